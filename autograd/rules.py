@@ -1,0 +1,246 @@
+"""The table of operations: for each, the forward pass on floats and the local derivatives.
+
+Every operation is one `Rule`. `forward` takes floats and returns a float, raising the `math`
+module's exceptions for inputs outside its domain. `derivatives(out, *inputs)` returns the local
+derivative d(out)/d(input) for each input. It is written with plain arithmetic and the
+polymorphic helpers below, so the same function runs on floats (first derivatives, computed once
+when the node is made) and on `Value`s (a differentiable graph of the derivative, for second and
+higher derivatives). A rule whose local derivatives are piecewise constant says so with
+`constant_locals=True`: its float locals are then exact on the `Value` path too.
+
+Operations that take a number besides their inputs (``x ** 3``, ``2 ** x``) get that number
+as an extra argument after the inputs; `Rule.bind` stores it for the `Value` path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One operation: its name, the symbol graphs show, forward and local derivatives."""
+
+    name: str
+    symbol: str
+    forward: Callable[..., float]
+    derivatives: Callable[..., tuple]
+    constant_locals: bool = False
+    constant: Any = None
+
+    def bind(self, constant: float) -> Rule:
+        """This rule with the number it was applied with, kept for the Value path."""
+        return replace(self, constant=constant, symbol=self.symbol.format(constant))
+
+
+def _domain_error(op: str, x: float, need: str) -> ValueError:
+    return ValueError(f"{op}: math domain error: {op}({x!r}) needs {need}")
+
+
+# Helpers that run on a float or on a Value, so one derivative formula serves both.
+def _sigmoid_float(x: float) -> float:
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _either(float_fn: Callable[[float], float], method: str) -> Callable[[Any], Any]:
+    def apply(x):
+        return float_fn(x) if isinstance(x, (int, float)) else getattr(x, method)()
+
+    apply.__name__ = method
+    return apply
+
+
+sigmoid_of = _either(_sigmoid_float, "sigmoid")
+exp_of = _either(math.exp, "exp")
+log_of = _either(math.log, "log")
+erf_of = _either(math.erf, "erf")
+sin_of = _either(math.sin, "sin")
+cos_of = _either(math.cos, "cos")
+
+
+# Forward passes that check their domain or avoid overflow.
+def _divide(x: float, y: float) -> float:
+    if y == 0.0:
+        raise ZeroDivisionError(f"division by zero: {x!r} / {y!r}")
+    return x / y
+
+
+def _reciprocal_scaled(x: float, c: float) -> float:
+    return _divide(c, x)
+
+
+def _log(x: float) -> float:
+    if x <= 0.0:
+        raise _domain_error("log", x, "a positive number")
+    return math.log(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0.0:
+        raise _domain_error("sqrt", x, "a non-negative number")
+    return math.sqrt(x)
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp: exp({x!r}) is too large for a float") from None
+
+
+def _power(x: float, n: float) -> float:
+    if x == 0.0 and n < 0.0:
+        raise ZeroDivisionError(f"pow: 0.0 cannot be raised to the negative power {n!r}")
+    if x < 0.0 and n != int(n):
+        raise _domain_error("pow", x, f"a non-negative base for the fractional exponent {n!r}")
+    try:
+        return x**n
+    except OverflowError:
+        raise OverflowError(f"pow: {x!r} ** {n!r} is too large for a float") from None
+
+
+def _power_of_values(x: float, y: float) -> float:
+    if x < 0.0:
+        raise _domain_error(
+            "pow", x, "a non-negative base when the exponent is a Value (d/dy x**y = x**y log x)"
+        )
+    return _power(x, y)
+
+
+def _constant_to_power(x: float, c: float) -> float:
+    if c < 0.0:
+        raise _domain_error("pow", c, "a non-negative base when the exponent is a Value")
+    return _power(c, x)
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _silu(x: float) -> float:
+    return x * _sigmoid_float(x)
+
+
+def _gelu(x: float) -> float:
+    return 0.5 * x * (1.0 + math.erf(x / _SQRT_2))
+
+
+def _power_slope(out, x, n):
+    # d/dx x**n = n * x**(n-1); the one-sided slope is +inf at x = 0 when 0 < n < 1
+    if x == 0 and 0.0 < n < 1.0:
+        return (math.inf,)
+    return (n * x ** (n - 1),)
+
+
+def _sqrt_slope(out, x):
+    # d/dx sqrt(x) = 1 / (2 sqrt(x)); the one-sided slope is +inf at x = 0
+    if out == 0:
+        return (math.inf,)
+    return (0.5 / out,)
+
+
+def _pow_of_values_slopes(out, x, y):
+    # d/dx x**y = y * x**(y-1);  d/dy x**y = x**y * log(x), which tends to 0 as x -> 0 for y > 0
+    d_base = _power_slope(out, x, y)[0] if isinstance(y, (int, float)) else y * x ** (y - 1)
+    d_exponent = 0.0 if x == 0 else out * log_of(x)
+    return (d_base, d_exponent)
+
+
+def _constant_to_power_slope(out, x, c):
+    # d/dx c**x = c**x * log(c), which is 0 at c = 0 for x > 0
+    return (0.0 if c == 0 else out * math.log(c),)
+
+
+def _gelu_slope(out, x):
+    # d/dx x Phi(x) = Phi(x) + x phi(x), Phi the standard normal CDF and phi its density
+    cdf = 0.5 * (1.0 + erf_of(x / _SQRT_2))
+    density = exp_of(-0.5 * x * x) / _SQRT_2PI
+    return (cdf + x * density,)
+
+
+def _silu_slope(out, x):
+    # d/dx x s(x) = s(x) (1 + x (1 - s(x))), s the logistic sigmoid
+    s = sigmoid_of(x)
+    return (s * (1.0 + x * (1.0 - s)),)
+
+
+ADD = Rule("add", "+", lambda x, y: x + y, lambda out, x, y: (1.0, 1.0), constant_locals=True)
+SUB = Rule("sub", "-", lambda x, y: x - y, lambda out, x, y: (1.0, -1.0), constant_locals=True)
+MUL = Rule("mul", "*", lambda x, y: x * y, lambda out, x, y: (y, x))  # d(xy) = y dx + x dy
+# d(x/y) = dx / y - x / y**2 dy = (dx - out dy) / y
+DIV = Rule("div", "/", _divide, lambda out, x, y: (1.0 / y, -out / y))
+POW = Rule("pow", "**", _power_of_values, _pow_of_values_slopes)
+
+# One Value and one number c.  d(x + c)/dx = 1, d(c - x)/dx = -1, d(c x)/dx = c
+ADD_CONSTANT = Rule(
+    "add_constant", "+", lambda x, c: x + c, lambda out, x, c: (1.0,), constant_locals=True
+)
+SUBTRACT_FROM_CONSTANT = Rule(
+    "subtract_from_constant", "-", lambda x, c: c - x, lambda out, x, c: (-1.0,), True
+)
+MUL_CONSTANT = Rule("mul_constant", "*", lambda x, c: x * c, lambda out, x, c: (c,), True)
+# d(x/c)/dx = 1/c; the caller has already refused c = 0
+DIVIDE_BY_CONSTANT = Rule(
+    "divide_by_constant", "/", lambda x, c: x / c, lambda out, x, c: (1.0 / c,), True
+)
+# d(c/x)/dx = -c / x**2 = -out / x
+DIVIDE_CONSTANT = Rule("divide_constant", "/", _reciprocal_scaled, lambda out, x, c: (-out / x,))
+POW_CONSTANT = Rule("pow_constant", "**{}", _power, _power_slope)
+CONSTANT_TO_POW = Rule("constant_to_pow", "{}**", _constant_to_power, _constant_to_power_slope)
+
+NEG = Rule("neg", "-", lambda x: -x, lambda out, x: (-1.0,), constant_locals=True)
+# d|x|/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)
+ABS = Rule("abs", "abs", abs, lambda out, x: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), True)
+EXP = Rule("exp", "exp", _exp, lambda out, x: (out,))  # d/dx e**x = e**x
+LOG = Rule("log", "log", _log, lambda out, x: (1.0 / x,))  # d/dx log x = 1/x
+SQRT = Rule("sqrt", "sqrt", _sqrt, _sqrt_slope)
+TANH = Rule("tanh", "tanh", math.tanh, lambda out, x: (1.0 - out * out,))  # 1 - tanh(x)**2
+# d/dx s(x) = s(x) (1 - s(x))
+SIGMOID = Rule("sigmoid", "sigmoid", _sigmoid_float, lambda out, x: (out * (1.0 - out),))
+# d/dx max(0, x) = 1 for x > 0, else 0
+RELU = Rule(
+    "relu", "ReLU", lambda x: x if x > 0.0 else 0.0, lambda out, x: (1.0 if x > 0 else 0.0,), True
+)
+# d/dx leaky_relu(x) = 1 for x > 0, else alpha
+LEAKY_RELU = Rule(
+    "leaky_relu",
+    "leaky_relu({})",
+    lambda x, alpha: alpha * x if x <= 0.0 else x,
+    lambda out, x, alpha: (1.0 if x > 0 else alpha,),
+    constant_locals=True,
+)
+# d/dx log(1 + e**x) = s(x)
+SOFTPLUS = Rule("softplus", "softplus", _softplus, lambda out, x: (sigmoid_of(x),))
+SILU = Rule("silu", "silu", _silu, _silu_slope)
+GELU = Rule("gelu", "gelu", _gelu, _gelu_slope)
+# d/dx erf(x) = 2 / sqrt(pi) * e**(-x**2)
+ERF = Rule("erf", "erf", math.erf, lambda out, x: (_TWO_OVER_SQRT_PI * exp_of(-(x * x)),))
+SIN = Rule("sin", "sin", math.sin, lambda out, x: (cos_of(x),))  # d/dx sin x = cos x
+COS = Rule("cos", "cos", math.cos, lambda out, x: (-sin_of(x),))  # d/dx cos x = -sin x
+
+
+def _dot(*weights_then_inputs: float) -> float:
+    n = len(weights_then_inputs) // 2
+    return math.fsum(w * x for w, x in zip(weights_then_inputs[:n], weights_then_inputs[n:]))
+
+
+# n-ary nodes: one node with many parents, so a sum or a neuron's dot product costs one node.
+# d(x1 + ... + xn)/dxi = 1
+SUM = Rule("sum", "sum", lambda *xs: math.fsum(xs), lambda out, *xs: (1.0,) * len(xs), True)
+# d(w . x)/dwi = xi and d(w . x)/dxi = wi; the inputs are the weights, then the values
+DOT = Rule("dot", "dot", _dot, lambda out, *wx: wx[len(wx) // 2 :] + wx[: len(wx) // 2])
+
+UNARY_RULES = {
+    rule.name: rule
+    for rule in (NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, RELU, SOFTPLUS, SILU, GELU, ERF, SIN, COS)
+}

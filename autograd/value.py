@@ -1,0 +1,384 @@
+"""`Value`: one scalar node of a computation graph, with the Python operators that build graphs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from numbers import Real
+from typing import Any
+
+from autograd import rules
+from autograd.rules import Rule
+
+Number = int | float
+
+_recording = True  # False inside no_grad(): results are constants with no parents
+_scope: Scope | None = None  # the innermost graph_scope(); every new node remembers it
+
+
+def _to_float(data: Any, what: str = "Value") -> float:
+    if not isinstance(data, Real):
+        raise TypeError(f"{what}: expected a real number, got {type(data).__name__} {data!r}")
+    return float(data)
+
+
+class Value:
+    """A scalar that remembers how it was computed, so `backward()` can differentiate it.
+
+    >>> x = Value(3.0, label="x")
+    >>> y = x * x + 2 * x
+    >>> y.backward()
+    >>> x.grad
+    8.0
+    """
+
+    __slots__ = ("data", "grad", "label", "_parents", "_locals", "_op", "_scope", "_pending")
+
+    def __init__(
+        self,
+        data: Number,
+        label: str = "",
+        _parents: tuple = (),
+        _locals: tuple = (),
+        _op: Rule | None = None,
+    ) -> None:
+        self.data = data if type(data) is float else _to_float(data)
+        self.grad: Any = 0.0
+        self.label = label
+        self._parents = _parents
+        self._locals = _locals
+        self._op = _op
+        self._scope = _scope
+        self._pending = 0  # consumers not yet visited; used only while ordering the graph
+
+    # --- inspection -------------------------------------------------------------------------
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The nodes this one was computed from (empty for a leaf)."""
+        return self._parents
+
+    @property
+    def local_derivatives(self) -> tuple:
+        """d(self)/d(parent) for each parent, recorded when the node was made."""
+        return self._locals
+
+    @property
+    def op(self) -> str:
+        """The operation that made this node, as graphs show it ('' for a leaf)."""
+        return self._op.symbol if self._op is not None else ""
+
+    @property
+    def rule(self) -> Rule | None:
+        """The rule table entry that made this node (None for a leaf)."""
+        return self._op
+
+    @property
+    def scope(self) -> Scope | None:
+        """The innermost `graph_scope` active when this node was made, or None."""
+        return self._scope
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    def item(self) -> float:
+        """The float value, as PyTorch's `Tensor.item()`."""
+        return self.data
+
+    def __format__(self, spec: str) -> str:
+        return format(self.data, spec) if spec else repr(self)
+
+    # Equality and hashing stay by identity (nodes go in sets and dicts); ordering compares data.
+    def __lt__(self, other: Value | Number) -> bool:
+        return self.data < _data_of(other)
+
+    def __le__(self, other: Value | Number) -> bool:
+        return self.data <= _data_of(other)
+
+    def __gt__(self, other: Value | Number) -> bool:
+        return self.data > _data_of(other)
+
+    def __ge__(self, other: Value | Number) -> bool:
+        return self.data >= _data_of(other)
+
+    __hash__ = object.__hash__
+
+    # --- gradient bookkeeping -----------------------------------------------------------------
+    def backward(self, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(node) into `.grad` of every node of this graph.
+
+        Leaves accumulate across calls, as in PyTorch; the other nodes hold this call's adjoint.
+        With `create_graph=True` the gradients are `Value`s that can be differentiated again.
+        """
+        from autograd.backward import backpropagate
+
+        backpropagate(self, create_graph)
+
+    def zero_grad(self) -> None:
+        """Reset this node's gradient to 0.0."""
+        self.grad = 0.0
+
+    def detach(self) -> Value:
+        """A constant copy: same data and label, no parents."""
+        return Value(self.data, self.label)
+
+    # --- arithmetic -----------------------------------------------------------------------------
+    def __add__(self, other: Value | Number) -> Value:
+        if type(other) is Value:
+            return _apply2(rules.ADD, self, other)
+        return _apply_constant(rules.ADD_CONSTANT, self, other)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Value | Number) -> Value:
+        if type(other) is Value:
+            return _apply2(rules.SUB, self, other)
+        c = _number_or_none(other)
+        return NotImplemented if c is None else _apply_constant(rules.ADD_CONSTANT, self, -c)
+
+    def __rsub__(self, other: Number) -> Value:
+        return _apply_constant(rules.SUBTRACT_FROM_CONSTANT, self, other)
+
+    def __mul__(self, other: Value | Number) -> Value:
+        if type(other) is Value:
+            return _apply2(rules.MUL, self, other)
+        return _apply_constant(rules.MUL_CONSTANT, self, other)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        if type(other) is Value:
+            return _apply2(rules.DIV, self, other)
+        c = _number_or_none(other)
+        if c is None:
+            return NotImplemented
+        if c == 0.0:
+            raise ZeroDivisionError(f"division by zero: {self.data!r} / {c!r}")
+        return _apply_constant(rules.DIVIDE_BY_CONSTANT, self, c)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return _apply_constant(rules.DIVIDE_CONSTANT, self, other)
+
+    def __pow__(self, exponent: Value | Number) -> Value:
+        if type(exponent) is Value:
+            return _apply2(rules.POW, self, exponent)
+        return _apply_constant(rules.POW_CONSTANT, self, exponent, bind=True)
+
+    def __rpow__(self, base: Number) -> Value:
+        return _apply_constant(rules.CONSTANT_TO_POW, self, base, bind=True)
+
+    def __neg__(self) -> Value:
+        return _apply1(rules.NEG, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _apply1(rules.ABS, self)
+
+    # --- functions --------------------------------------------------------------------------------
+    def exp(self) -> Value:
+        return _apply1(rules.EXP, self)
+
+    def log(self) -> Value:
+        return _apply1(rules.LOG, self)
+
+    def sqrt(self) -> Value:
+        return _apply1(rules.SQRT, self)
+
+    def tanh(self) -> Value:
+        return _apply1(rules.TANH, self)
+
+    def sigmoid(self) -> Value:
+        return _apply1(rules.SIGMOID, self)
+
+    def relu(self) -> Value:
+        return _apply1(rules.RELU, self)
+
+    def leaky_relu(self, alpha: float = 0.01) -> Value:
+        if _number_or_none(alpha) is None:
+            raise TypeError(f"leaky_relu: alpha must be a real number, got {alpha!r}")
+        return _apply_constant(rules.LEAKY_RELU, self, alpha)
+
+    def softplus(self) -> Value:
+        return _apply1(rules.SOFTPLUS, self)
+
+    def silu(self) -> Value:
+        return _apply1(rules.SILU, self)
+
+    def gelu(self) -> Value:
+        return _apply1(rules.GELU, self)
+
+    def erf(self) -> Value:
+        return _apply1(rules.ERF, self)
+
+    def sin(self) -> Value:
+        return _apply1(rules.SIN, self)
+
+    def cos(self) -> Value:
+        return _apply1(rules.COS, self)
+
+
+def _data_of(other: Value | Number) -> float:
+    if type(other) is Value:
+        return other.data
+    c = _number_or_none(other)
+    if c is None:
+        raise TypeError(f"cannot compare a Value with {type(other).__name__} {other!r}")
+    return c
+
+
+def _number_or_none(c: Any) -> float | None:
+    """`c` as a float if it is a real number, else None (the operator then defers to Python)."""
+    if type(c) is float:
+        return c
+    return float(c) if isinstance(c, Real) else None
+
+
+# --- making nodes ---------------------------------------------------------------------------------
+def _apply1(rule: Rule, a: Value) -> Value:
+    x = a.data
+    out = rule.forward(x)
+    if _recording:
+        return Value(out, "", (a,), rule.derivatives(out, x), rule)
+    return Value(out)
+
+
+def _apply2(rule: Rule, a: Value, b: Value) -> Value:
+    x, y = a.data, b.data
+    out = rule.forward(x, y)
+    if _recording:
+        return Value(out, "", (a, b), rule.derivatives(out, x, y), rule)
+    return Value(out)
+
+
+def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
+    if type(c) is not float:
+        c = _number_or_none(c)
+        if c is None:
+            return NotImplemented
+    x = a.data
+    out = rule.forward(x, c)
+    if _recording:
+        return Value(out, "", (a,), rule.derivatives(out, x, c), rule.bind(c) if bind else rule)
+    return Value(out)
+
+
+def _apply_n(rule: Rule, nodes: tuple) -> Value:
+    datas = tuple(node.data for node in nodes)
+    out = rule.forward(*datas)
+    if _recording:
+        return Value(out, "", nodes, rule.derivatives(out, *datas), rule)
+    return Value(out)
+
+
+def _as_values(items: Iterable[Value | Number], what: str) -> tuple:
+    nodes = []
+    for item in items:
+        if type(item) is Value:
+            nodes.append(item)
+        else:
+            nodes.append(Value(_to_float(item, what)))
+    return tuple(nodes)
+
+
+def sum_values(values: Iterable[Value | Number]) -> Value:
+    """The sum of many values as one node (one parent per term), exact to the last bit (fsum).
+
+    >>> sum_values([Value(1.0), Value(2.0), 3.0]).data
+    6.0
+    """
+    nodes = _as_values(values, "sum_values")
+    if not nodes:
+        raise ValueError("sum_values: needs at least one value")
+    return _apply_n(rules.SUM, nodes)
+
+
+def dot(weights: Sequence[Value | Number], inputs: Sequence[Value | Number]) -> Value:
+    """The dot product w . x as one node, as a neuron computes before its bias and activation.
+
+    >>> dot([Value(2.0), Value(3.0)], [1.0, -1.0]).data
+    -1.0
+    """
+    if len(weights) != len(inputs):
+        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+    if not weights:
+        raise ValueError("dot: needs at least one weight")
+    return _apply_n(rules.DOT, _as_values(weights, "dot") + _as_values(inputs, "dot"))
+
+
+# --- recording modes ------------------------------------------------------------------
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Record no graph inside the block: results are constants with no parents.
+
+    >>> with no_grad():
+    ...     y = Value(2.0) * 3
+    >>> y.parents
+    ()
+    """
+    global _recording
+    previous = _recording
+    _recording = False
+    try:
+        yield
+    finally:
+        _recording = previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether new operations record the graph (False inside `no_grad()`)."""
+    return _recording
+
+
+class Scope:
+    """Who made a node: an owner (a module, or any name), inside its enclosing scope."""
+
+    __slots__ = ("owner", "name", "parent")
+
+    def __init__(self, owner: Any, name: str, parent: Scope | None) -> None:
+        self.owner = owner
+        self.name = name
+        self.parent = parent
+
+    @property
+    def path(self) -> tuple[Scope, ...]:
+        """The scopes from the outermost to this one."""
+        chain = []
+        scope: Scope | None = self
+        while scope is not None:
+            chain.append(scope)
+            scope = scope.parent
+        return tuple(reversed(chain))
+
+    def __repr__(self) -> str:
+        return "Scope(" + "/".join(scope.name for scope in self.path) + ")"
+
+
+@contextmanager
+def graph_scope(owner: Any, name: str | None = None) -> Iterator[Scope]:
+    """Tag every node made inside the block with a `Scope` for `owner`, for graph drawing.
+
+    Scopes nest (an MLP's scope holds its layers', which hold their neurons'); a node keeps the
+    innermost one, and `Scope.parent` leads outwards. Costs one object per block, not per node.
+
+    >>> with graph_scope("neuron") as scope:
+    ...     y = Value(1.0) * 2
+    >>> y.scope is scope, scope.name
+    (True, 'neuron')
+    """
+    global _scope
+    previous = _scope
+    _scope = Scope(owner, name if name is not None else str(owner), previous)
+    try:
+        yield _scope
+    finally:
+        _scope = previous
+
+
+def current_scope() -> Scope | None:
+    """The innermost active `graph_scope`, or None."""
+    return _scope
