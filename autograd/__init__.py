@@ -1,6 +1,17 @@
 """chainrule's autograd: scalar reverse-mode automatic differentiation."""
 
 from autograd.backward import adjoints, topological_order
+from autograd.functional import (
+    GradcheckError,
+    grad,
+    gradcheck,
+    gradgradcheck,
+    gradients,
+    hessian,
+    hvp,
+    jacobian,
+    value_and_grad,
+)
 from autograd.value import (
     Scope,
     Value,
@@ -13,14 +24,23 @@ from autograd.value import (
 )
 
 __all__ = [
+    "GradcheckError",
     "Scope",
     "Value",
     "adjoints",
     "current_scope",
     "dot",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "gradients",
     "graph_scope",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
+    "jacobian",
     "no_grad",
     "sum_values",
     "topological_order",
+    "value_and_grad",
 ]

@@ -193,8 +193,10 @@ MUL_CONSTANT = Rule("mul_constant", "*", lambda x, c: x * c, lambda out, x, c: (
 DIVIDE_BY_CONSTANT = Rule(
     "divide_by_constant", "/", lambda x, c: x / c, lambda out, x, c: (1.0 / c,), True
 )
-# d(c/x)/dx = -c / x**2 = -out / x
-DIVIDE_CONSTANT = Rule("divide_constant", "/", _reciprocal_scaled, lambda out, x, c: (-out / x,))
+# d(c/x)/dx = -c / x**2 = -out / x, which needs no c: the rule stays unbound on the Value path
+DIVIDE_CONSTANT = Rule(
+    "divide_constant", "/", _reciprocal_scaled, lambda out, x, c=None: (-out / x,)
+)
 POW_CONSTANT = Rule("pow_constant", "**{}", _power, _power_slope)
 CONSTANT_TO_POW = Rule("constant_to_pow", "{}**", _constant_to_power, _constant_to_power_slope)
 

@@ -1,0 +1,256 @@
+"""Function transforms in JAX's style, built on the engine: gradients, grad, hessian, gradcheck.
+
+`f` is a plain Python function of scalar arguments that computes with `Value`s. Floats go in and
+floats come out. Called with `Value`s instead (as happens when transforms are nested,
+`grad(grad(f))`), a transform builds the derivative's graph, to be differentiated again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from numbers import Real
+from typing import Any
+
+from autograd.backward import adjoints
+from autograd.value import Value, no_grad
+
+Argnums = int | Sequence[int] | None
+
+
+def gradients(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
+    """d(output)/d(input) for each input, without touching any `.grad`.
+
+    Unlike `output.backward()`, which adds into `.grad` of every node, this returns the adjoints
+    and leaves the graph as it was. With `create_graph=True` they are `Value`s whose graph can be
+    differentiated again, to any order.
+
+    >>> x = Value(3.0)
+    >>> y = x ** 3
+    >>> [dy] = gradients(y, [x], create_graph=True)
+    >>> dy.data, gradients(dy, [x])[0]
+    (27.0, 18.0)
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"gradients: output must be a Value, got {type(output).__name__}")
+    for position, node in enumerate(inputs):
+        if not isinstance(node, Value):
+            raise TypeError(f"gradients: inputs[{position}] must be a Value, got {node!r}")
+    adjoint = adjoints(output, create_graph)
+    found = [adjoint.get(node, 0.0) for node in inputs]
+    if create_graph:
+        return [g if isinstance(g, Value) else Value(g) for g in found]
+    return [g.data if isinstance(g, Value) else g for g in found]
+
+
+def _positions(argnums: Argnums, count: int, caller: str) -> tuple[list[int], bool]:
+    """The argument positions to differentiate, and whether the caller asked for just one."""
+    if argnums is None:
+        return list(range(count)), False
+    single = isinstance(argnums, int)
+    chosen = [argnums] if single else list(argnums)
+    for position in chosen:
+        if isinstance(position, bool) or not isinstance(position, int):
+            raise TypeError(f"{caller}: argnums must be ints, got {position!r}")
+        if not -count <= position < count:
+            raise ValueError(
+                f"{caller}: argnums {position} is out of range for a function "
+                f"called with {count} argument{'s' if count != 1 else ''}"
+            )
+    return [position % count for position in chosen], single
+
+
+def _inputs(args: tuple, caller: str) -> tuple[list[Value], bool]:
+    """Fresh input nodes for the arguments, and whether any argument was a Value (nesting)."""
+    nodes, nested = [], False
+    for position, arg in enumerate(args):
+        if isinstance(arg, Value):
+            # A new node per call keeps nested transforms apart: differentiating with respect
+            # to it does not also count paths through the outer transform's variable.
+            nodes.append(arg + 0.0)
+            nested = True
+        elif isinstance(arg, Real) and not isinstance(arg, bool):
+            nodes.append(Value(float(arg)))
+        else:
+            raise TypeError(
+                f"{caller}: argument {position} must be a real number or a Value, "
+                f"got {type(arg).__name__} {arg!r}"
+            )
+    return nodes, nested
+
+
+def _scalar_output(out: Any, caller: str) -> Value:
+    if isinstance(out, Value):
+        return out
+    if isinstance(out, (list, tuple)):
+        raise TypeError(
+            f"{caller}: f must return a single Value (a scalar), but it returned a "
+            f"{type(out).__name__} of {len(out)}; use jacobian for several outputs"
+        )
+    raise TypeError(
+        f"{caller}: f must return a Value, but it returned {type(out).__name__} {out!r}"
+    )
+
+
+def _pick(values: list, single: bool) -> Any:
+    return values[0] if single else tuple(values)
+
+
+def _transform(f: Callable[..., Value], argnums: Argnums, caller: str) -> Callable[..., tuple]:
+    def value_and_gradient(*args: Any) -> tuple:
+        nodes, nested = _inputs(args, caller)
+        positions, single = _positions(argnums, len(nodes), caller)
+        out = _scalar_output(f(*nodes), caller)
+        found = gradients(out, [nodes[p] for p in positions], create_graph=nested)
+        return (out if nested else out.data), _pick(found, single)
+
+    return value_and_gradient
+
+
+def value_and_grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., tuple]:
+    """A function returning `(f(*args), gradient)`, the gradient taken as `grad` takes it.
+
+    >>> value_and_grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 5.0)
+    (10.0, (5.0, 2.0))
+    """
+    return _transform(f, argnums, "value_and_grad")
+
+
+def grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., Any]:
+    """The gradient of `f` as a function: floats in, floats out (a tuple when argnums is a tuple).
+
+    Nesting works, `grad(grad(f))` being the second derivative.
+
+    >>> f = lambda x: x ** 3
+    >>> grad(f)(2.0), grad(grad(f))(2.0)
+    (12.0, 12.0)
+    """
+    with_value = _transform(f, argnums, "grad")
+    return lambda *args: with_value(*args)[1]
+
+
+def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Callable[..., list]:
+    """J[i][j] = d f_i / d arg_j for a function returning a list of Values (all arguments when
+    argnums is None), by one reverse sweep per output.
+
+    >>> jacobian(lambda x, y: [x * y, x + y])(2.0, 3.0)
+    [[3.0, 2.0], [1.0, 1.0]]
+    """
+
+    def jacobian_at(*args: Any) -> list:
+        nodes, nested = _inputs(args, "jacobian")
+        positions, _ = _positions(argnums, len(nodes), "jacobian")
+        outs = f(*nodes)
+        if isinstance(outs, Value):
+            outs = [outs]
+        if not isinstance(outs, (list, tuple)) or not all(isinstance(o, Value) for o in outs):
+            raise TypeError(f"jacobian: f must return a list of Values, got {outs!r}")
+        chosen = [nodes[p] for p in positions]
+        return [gradients(out, chosen, create_graph=nested) for out in outs]
+
+    return jacobian_at
+
+
+def hessian(f: Callable[..., Value], argnums: Argnums = None) -> Callable[..., list]:
+    """H[i][j] = d2 f / d arg_i d arg_j (all arguments when argnums is None), by reverse over
+    reverse: the gradient is built as a graph with the same rules, then differentiated again.
+
+    >>> hessian(lambda x, y: x * x * y)(3.0, 2.0)
+    [[4.0, 6.0], [6.0, 0.0]]
+    """
+
+    def hessian_at(*args: Any) -> list:
+        nodes, nested = _inputs(args, "hessian")
+        positions, _ = _positions(argnums, len(nodes), "hessian")
+        chosen = [nodes[p] for p in positions]
+        out = _scalar_output(f(*nodes), "hessian")
+        first = gradients(out, chosen, create_graph=True)
+        return [gradients(g, chosen, create_graph=nested) for g in first]
+
+    return hessian_at
+
+
+def hvp(f: Callable[..., Value], args: Sequence[float], vector: Sequence[float]) -> list:
+    """The Hessian-vector product H v without forming H: the gradient of (grad f . v).
+
+    >>> hvp(lambda x, y: x * x * y, (3.0, 2.0), (1.0, 0.0))
+    [4.0, 6.0]
+    """
+    if len(vector) != len(args):
+        raise ValueError(f"hvp: vector has {len(vector)} entries but f takes {len(args)} arguments")
+    nodes, nested = _inputs(tuple(args), "hvp")
+    out = _scalar_output(f(*nodes), "hvp")
+    first = gradients(out, nodes, create_graph=True)
+    directional = sum((g * float(v) for g, v in zip(first, vector)), Value(0.0))
+    return gradients(directional, nodes, create_graph=nested)
+
+
+class GradcheckError(AssertionError):
+    """An analytic derivative disagrees with its finite-difference estimate."""
+
+
+def _evaluate(f: Callable[..., Value], args: Sequence[float]) -> float:
+    with no_grad():
+        return _scalar_output(f(*(Value(a) for a in args)), "gradcheck").data
+
+
+def _central_difference(g: Callable[[list], Any], args: list, i: int, eps: float) -> Any:
+    up, down = list(args), list(args)
+    up[i] += eps
+    down[i] -= eps
+    high, low = g(up), g(down)
+    if isinstance(high, list):
+        return [(h - lo) / (2 * eps) for h, lo in zip(high, low)]
+    return (high - low) / (2 * eps)
+
+
+def _compare(what: str, analytic: float, numeric: float, atol: float, rtol: float) -> None:
+    difference = abs(analytic - numeric)
+    if not difference <= atol + rtol * abs(numeric):
+        raise GradcheckError(
+            f"{what}: engine gives {analytic!r}, central differences give {numeric!r} "
+            f"(difference {difference:.3g}, allowed {atol + rtol * abs(numeric):.3g})"
+        )
+
+
+def gradcheck(
+    f: Callable[..., Value],
+    args: Sequence[float],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> bool:
+    """Compare the engine's gradient of `f` at `args` with central finite differences.
+
+    Returns True, or raises `GradcheckError` naming the argument, both values and the difference.
+
+    >>> gradcheck(lambda x, y: (x * y).tanh(), (0.3, -1.2))
+    True
+    """
+    args = [float(a) for a in args]
+    analytic = grad(f, argnums=tuple(range(len(args))))(*args)
+    for i in range(len(args)):
+        numeric = _central_difference(lambda a: _evaluate(f, a), args, i, eps)
+        _compare(f"d f / d argument {i}", analytic[i], numeric, atol, rtol)
+    return True
+
+
+def gradgradcheck(
+    f: Callable[..., Value],
+    args: Sequence[float],
+    eps: float = 1e-5,
+    atol: float = 1e-4,
+    rtol: float = 1e-3,
+) -> bool:
+    """Compare the engine's Hessian of `f` with central differences of its gradient.
+
+    >>> gradgradcheck(lambda x, y: x.sin() * y.exp(), (0.5, 0.2))
+    True
+    """
+    args = [float(a) for a in args]
+    exact = hessian(f)(*args)
+    gradient = grad(f, argnums=tuple(range(len(args))))
+    for i in range(len(args)):
+        numeric_row = _central_difference(lambda a: list(gradient(*a)), args, i, eps)
+        for j, numeric in enumerate(numeric_row):
+            _compare(f"d2 f / d argument {i} d argument {j}", exact[i][j], numeric, atol, rtol)
+    return True

@@ -1,0 +1,272 @@
+"""Higher-order derivatives and the functional API: grad, value_and_grad, jacobian, hessian."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograd import Value, rules
+from autograd.functional import (
+    GradcheckError,
+    grad,
+    gradcheck,
+    gradgradcheck,
+    gradients,
+    hessian,
+    hvp,
+    jacobian,
+    value_and_grad,
+)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _phi(x):
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _sig_derivs(x):
+    s = _sigmoid(x)
+    return s * (1 - s), s * (1 - s) * (1 - 2 * s), s * (1 - s) * (1 - 6 * s + 6 * s * s)
+
+
+# op name -> (function of a Value, domain, (f', f'', f''') as functions of a float)
+UNARY_DERIVATIVES = {
+    "exp": (lambda v: v.exp(), (-5, 5), (math.exp, math.exp, math.exp)),
+    "log": (
+        lambda v: v.log(),
+        (0.1, 10),
+        (lambda x: 1 / x, lambda x: -1 / x**2, lambda x: 2 / x**3),
+    ),
+    "sqrt": (
+        lambda v: v.sqrt(),
+        (0.1, 10),
+        (lambda x: 0.5 * x**-0.5, lambda x: -0.25 * x**-1.5, lambda x: 0.375 * x**-2.5),
+    ),
+    "tanh": (
+        lambda v: v.tanh(),
+        (-3, 3),
+        (
+            lambda x: 1 - math.tanh(x) ** 2,
+            lambda x: -2 * math.tanh(x) * (1 - math.tanh(x) ** 2),
+            lambda x: -2 * (1 - math.tanh(x) ** 2) * (1 - 3 * math.tanh(x) ** 2),
+        ),
+    ),
+    "sigmoid": (
+        lambda v: v.sigmoid(),
+        (-6, 6),
+        tuple(lambda x, k=k: _sig_derivs(x)[k] for k in range(3)),
+    ),
+    "softplus": (
+        lambda v: v.softplus(),
+        (-6, 6),
+        (_sigmoid, lambda x: _sig_derivs(x)[0], lambda x: _sig_derivs(x)[1]),
+    ),
+    "silu": (
+        lambda v: v.silu(),
+        (-6, 6),
+        (
+            lambda x: _sigmoid(x) + x * _sig_derivs(x)[0],
+            lambda x: 2 * _sig_derivs(x)[0] + x * _sig_derivs(x)[1],
+            lambda x: 3 * _sig_derivs(x)[1] + x * _sig_derivs(x)[2],
+        ),
+    ),
+    "gelu": (
+        lambda v: v.gelu(),
+        (-4, 4),
+        (
+            lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2))) + x * _phi(x),
+            lambda x: _phi(x) * (2 - x * x),
+            lambda x: _phi(x) * (x**3 - 4 * x),
+        ),
+    ),
+    "erf": (
+        lambda v: v.erf(),
+        (-3, 3),
+        (
+            lambda x: 2 / math.sqrt(math.pi) * math.exp(-x * x),
+            lambda x: -4 * x / math.sqrt(math.pi) * math.exp(-x * x),
+            lambda x: (8 * x * x - 4) / math.sqrt(math.pi) * math.exp(-x * x),
+        ),
+    ),
+    "sin": (lambda v: v.sin(), (-6, 6), (math.cos, lambda x: -math.sin(x), lambda x: -math.cos(x))),
+    "cos": (lambda v: v.cos(), (-6, 6), (lambda x: -math.sin(x), lambda x: -math.cos(x), math.sin)),
+    "cube": (lambda v: v**3, (-4, 4), (lambda x: 3 * x * x, lambda x: 6 * x, lambda x: 6.0)),
+    "two_to_the_x": (
+        lambda v: 2**v,
+        (-4, 4),
+        tuple(lambda x, k=k: 2**x * math.log(2) ** (k + 1) for k in range(3)),
+    ),
+    "reciprocal": (
+        lambda v: 3 / v,
+        (0.2, 5),
+        (lambda x: -3 / x**2, lambda x: 6 / x**3, lambda x: -18 / x**4),
+    ),
+    "power_of_values": (
+        lambda v: v ** Value(2.5),
+        (0.2, 5),
+        (lambda x: 2.5 * x**1.5, lambda x: 3.75 * x**0.5, lambda x: 1.875 * x**-0.5),
+    ),
+    "relu": (lambda v: v.relu(), (0.1, 5), (lambda x: 1.0, lambda x: 0.0, lambda x: 0.0)),
+    "abs": (lambda v: abs(v), (-5, -0.1), (lambda x: -1.0, lambda x: 0.0, lambda x: 0.0)),
+}
+
+
+def _close(a, b):
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY_DERIVATIVES))
+@given(fraction=st.floats(0.0, 1.0))
+def test_first_second_third_derivatives_match_analytic_formulas(name, fraction):
+    f, (low, high), expected = UNARY_DERIVATIVES[name]
+    x = low + (high - low) * fraction
+    d1, d2, d3 = grad(f), grad(grad(f)), grad(grad(grad(f)))
+    assert _close(d1(x), expected[0](x))
+    assert _close(d2(x), expected[1](x))
+    assert _close(d3(x), expected[2](x))
+
+
+@given(st.floats(-2, 2), st.floats(-2, 2))
+def test_hessian_of_mixed_expression_matches_differences_of_gradients(x, y):
+    def f(a, b):
+        return (a * b).tanh() + a.exp() * b.sin() + (a * a + 1).log() / (b * b + 2)
+
+    assert gradgradcheck(f, (x, y))
+
+
+def test_gradients_leave_grad_untouched_while_backward_accumulates():
+    x = Value(2.0)
+    y = x**3
+    assert gradients(y, [x]) == [12.0]
+    assert x.grad == 0.0
+    y.backward()
+    y.backward()
+    assert x.grad == 24.0
+
+
+def test_backward_with_create_graph_puts_differentiable_values_in_grad():
+    x = Value(0.7)
+    y = x.tanh()
+    y.backward(create_graph=True)
+    first = x.grad
+    assert isinstance(first, Value)
+    assert _close(first.data, 1 - math.tanh(0.7) ** 2)
+    x.grad = 0.0
+    first.backward()
+    t = math.tanh(0.7)
+    assert _close(x.grad, -2 * t * (1 - t * t))
+
+
+def test_gradients_of_unused_input_is_zero_and_a_value_with_create_graph():
+    x, unused = Value(1.0), Value(5.0)
+    assert gradients(x * 2, [unused]) == [0.0]
+    [g] = gradients(x * 2, [unused], create_graph=True)
+    assert isinstance(g, Value) and g.data == 0.0
+
+
+def test_grad_with_argnums_tuple_returns_tuple_in_that_order():
+    f = lambda x, y, z: x * y + z * z
+    assert grad(f, argnums=(2, 0))(1.0, 2.0, 3.0) == (6.0, 2.0)
+    assert grad(f, argnums=1)(1.0, 2.0, 3.0) == 1.0
+    assert grad(f, argnums=-1)(1.0, 2.0, 3.0) == 6.0
+
+
+def test_value_and_grad_agrees_with_separate_calls():
+    f = lambda x, y: (x * y).sin() + y.exp()
+    value, gradient = value_and_grad(f, argnums=(0, 1))(0.3, 0.9)
+    assert value == f(Value(0.3), Value(0.9)).data
+    assert gradient == grad(f, argnums=(0, 1))(0.3, 0.9)
+
+
+def test_nested_grad_of_function_that_calls_grad_keeps_variables_apart():
+    # d/dx [x * d/dy (x y)] = d/dx x**2 = 2x; confusing x with y would give 4x
+    assert grad(lambda x: x * grad(lambda y: x * y)(x))(3.0) == 6.0
+
+
+def test_jacobian_and_hessian_of_known_functions():
+    assert jacobian(lambda x, y: [x * y, x - y, x.exp()])(2.0, 3.0) == [
+        [3.0, 2.0],
+        [1.0, -1.0],
+        [math.exp(2.0), 0.0],
+    ]
+    assert hessian(lambda x, y: x**2 * y**3)(2.0, 1.0) == [[2.0, 12.0], [12.0, 24.0]]
+    assert hessian(lambda x, y: x**2 * y**3, argnums=1)(2.0, 1.0) == [[24.0]]
+
+
+def test_hessian_vector_product_equals_hessian_times_vector():
+    f = lambda x, y, z: x * y * z + (x * z).sin()
+    point, v = (0.4, -1.1, 0.8), (0.5, 2.0, -1.0)
+    h = hessian(f)(*point)
+    expected = [sum(h[i][j] * v[j] for j in range(3)) for i in range(3)]
+    assert all(_close(a, b) for a, b in zip(hvp(f, point, v), expected))
+
+
+def test_gradcheck_catches_a_wrong_derivative_rule(monkeypatch):
+    f = lambda x: x.sin()
+    assert gradcheck(f, (0.5,))
+    wrong = rules.SIN.__class__(  # sin with d/dx sin x = sin x, which is wrong
+        "sin", "sin", math.sin, lambda out, x: (rules.sin_of(x),)
+    )
+    monkeypatch.setattr(rules, "SIN", wrong)
+    with pytest.raises(GradcheckError, match=r"argument 0: engine gives 0\.479"):
+        gradcheck(f, (0.5,))
+    with pytest.raises(GradcheckError, match="d2 f"):
+        gradgradcheck(lambda x: x.sin() * x, (0.5,))
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: grad(lambda x: x, argnums=1)(1.0), ValueError, "argnums 1 is out of range"),
+        (lambda: grad(lambda x: x, argnums="0")(1.0), TypeError, "argnums must be ints"),
+        (lambda: grad(lambda x: [x, x])(1.0), TypeError, "use jacobian"),
+        (lambda: grad(lambda x: 3.0)(1.0), TypeError, "must return a Value"),
+        (lambda: grad(lambda x: x)("a"), TypeError, "argument 0 must be a real number"),
+        (lambda: hessian(lambda x: [x])(1.0), TypeError, "single Value"),
+        (lambda: jacobian(lambda x: 2.0)(1.0), TypeError, "list of Values"),
+        (lambda: hvp(lambda x: x, (1.0,), (1.0, 2.0)), ValueError, "vector has 2 entries"),
+        (lambda: gradients(Value(1.0), [1.0]), TypeError, r"inputs\[0\] must be a Value"),
+    ],
+)
+def test_bad_calls_raise_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_hessian_matches_torch_on_a_mixed_expression():
+    torch = pytest.importorskip("torch")
+
+    def ours(a, b, c):
+        return (a * b).tanh() * c.exp() + (a - c).sigmoid() * b.sin() + (b * b + 1).log()
+
+    def theirs(t):
+        a, b, c = t[0], t[1], t[2]
+        return (
+            torch.tanh(a * b) * torch.exp(c)
+            + torch.sigmoid(a - c) * torch.sin(b)
+            + torch.log(b * b + 1)
+        )
+
+    point = (0.3, -0.8, 0.5)
+    expected = torch.autograd.functional.hessian(theirs, torch.tensor(point, dtype=torch.float64))
+    got = hessian(ours)(*point)
+    for i in range(3):
+        for j in range(3):
+            assert math.isclose(got[i][j], expected[i][j].item(), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_newton_beats_gradient_descent_on_rosenbrock():
+    import runpy
+    from pathlib import Path
+
+    example = runpy.run_path(str(Path(__file__).parent.parent / "examples/newton_rosenbrock.py"))
+    point, newton_steps = example["newton"](example["rosenbrock"], example["START"])
+    assert all(abs(p - 1.0) < 1e-8 for p in point)
+    _, descent_steps = example["gradient_descent"](
+        example["rosenbrock"], example["START"], max_steps=1000
+    )
+    assert newton_steps <= 10 < descent_steps
