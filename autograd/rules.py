@@ -22,6 +22,8 @@ from typing import Any
 _SQRT_2 = math.sqrt(2.0)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+# Shared tuples of constant local derivatives: no allocation for the commonest nodes.
+_ONE, _MINUS_ONE, _ONE_ONE, _ONE_MINUS_ONE = (1.0,), (-1.0,), (1.0, 1.0), (1.0, -1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +176,8 @@ def _silu_slope(out, x):
     return (s * (1.0 + x * (1.0 - s)),)
 
 
-ADD = Rule("add", "+", lambda x, y: x + y, lambda out, x, y: (1.0, 1.0), constant_locals=True)
-SUB = Rule("sub", "-", lambda x, y: x - y, lambda out, x, y: (1.0, -1.0), constant_locals=True)
+ADD = Rule("add", "+", lambda x, y: x + y, lambda out, x, y: _ONE_ONE, constant_locals=True)
+SUB = Rule("sub", "-", lambda x, y: x - y, lambda out, x, y: _ONE_MINUS_ONE, constant_locals=True)
 MUL = Rule("mul", "*", lambda x, y: x * y, lambda out, x, y: (y, x))  # d(xy) = y dx + x dy
 # d(x/y) = dx / y - x / y**2 dy = (dx - out dy) / y
 DIV = Rule("div", "/", _divide, lambda out, x, y: (1.0 / y, -out / y))
@@ -183,10 +185,10 @@ POW = Rule("pow", "**", _power_of_values, _pow_of_values_slopes)
 
 # One Value and one number c.  d(x + c)/dx = 1, d(c - x)/dx = -1, d(c x)/dx = c
 ADD_CONSTANT = Rule(
-    "add_constant", "+", lambda x, c: x + c, lambda out, x, c: (1.0,), constant_locals=True
+    "add_constant", "+", lambda x, c: x + c, lambda out, x, c: _ONE, constant_locals=True
 )
 SUBTRACT_FROM_CONSTANT = Rule(
-    "subtract_from_constant", "-", lambda x, c: c - x, lambda out, x, c: (-1.0,), True
+    "subtract_from_constant", "-", lambda x, c: c - x, lambda out, x, c: _MINUS_ONE, True
 )
 MUL_CONSTANT = Rule("mul_constant", "*", lambda x, c: x * c, lambda out, x, c: (c,), True)
 # d(x/c)/dx = 1/c; the caller has already refused c = 0
@@ -200,7 +202,7 @@ DIVIDE_CONSTANT = Rule(
 POW_CONSTANT = Rule("pow_constant", "**{}", _power, _power_slope)
 CONSTANT_TO_POW = Rule("constant_to_pow", "{}**", _constant_to_power, _constant_to_power_slope)
 
-NEG = Rule("neg", "-", lambda x: -x, lambda out, x: (-1.0,), constant_locals=True)
+NEG = Rule("neg", "-", lambda x: -x, lambda out, x: _MINUS_ONE, constant_locals=True)
 # d|x|/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)
 ABS = Rule("abs", "abs", abs, lambda out, x: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), True)
 EXP = Rule("exp", "exp", _exp, lambda out, x: (out,))  # d/dx e**x = e**x
