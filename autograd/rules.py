@@ -15,6 +15,7 @@ as an extra argument after the inputs; `Rule.bind` stores it for the `Value` pat
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -176,21 +177,19 @@ def _silu_slope(out, x):
     return (s * (1.0 + x * (1.0 - s)),)
 
 
-ADD = Rule("add", "+", lambda x, y: x + y, lambda out, x, y: _ONE_ONE, constant_locals=True)
-SUB = Rule("sub", "-", lambda x, y: x - y, lambda out, x, y: _ONE_MINUS_ONE, constant_locals=True)
-MUL = Rule("mul", "*", lambda x, y: x * y, lambda out, x, y: (y, x))  # d(xy) = y dx + x dy
+ADD = Rule("add", "+", operator.add, lambda out, x, y: _ONE_ONE, constant_locals=True)
+SUB = Rule("sub", "-", operator.sub, lambda out, x, y: _ONE_MINUS_ONE, constant_locals=True)
+MUL = Rule("mul", "*", operator.mul, lambda out, x, y: (y, x))  # d(xy) = y dx + x dy
 # d(x/y) = dx / y - x / y**2 dy = (dx - out dy) / y
 DIV = Rule("div", "/", _divide, lambda out, x, y: (1.0 / y, -out / y))
 POW = Rule("pow", "**", _power_of_values, _pow_of_values_slopes)
 
 # One Value and one number c.  d(x + c)/dx = 1, d(c - x)/dx = -1, d(c x)/dx = c
-ADD_CONSTANT = Rule(
-    "add_constant", "+", lambda x, c: x + c, lambda out, x, c: _ONE, constant_locals=True
-)
+ADD_CONSTANT = Rule("add_constant", "+", operator.add, lambda out, x, c: _ONE, constant_locals=True)
 SUBTRACT_FROM_CONSTANT = Rule(
     "subtract_from_constant", "-", lambda x, c: c - x, lambda out, x, c: _MINUS_ONE, True
 )
-MUL_CONSTANT = Rule("mul_constant", "*", lambda x, c: x * c, lambda out, x, c: (c,), True)
+MUL_CONSTANT = Rule("mul_constant", "*", operator.mul, lambda out, x, c: (c,), True)
 # d(x/c)/dx = 1/c; the caller has already refused c = 0
 DIVIDE_BY_CONSTANT = Rule(
     "divide_by_constant", "/", lambda x, c: x / c, lambda out, x, c: (1.0 / c,), True
