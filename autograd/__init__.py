@@ -22,6 +22,7 @@ from autograd.value import (
     no_grad,
     sum_values,
 )
+from autograd.viz import draw_graph, save_graph
 
 __all__ = [
     "GradcheckError",
@@ -30,6 +31,7 @@ __all__ = [
     "adjoints",
     "current_scope",
     "dot",
+    "draw_graph",
     "grad",
     "gradcheck",
     "gradgradcheck",
@@ -40,6 +42,7 @@ __all__ = [
     "is_grad_enabled",
     "jacobian",
     "no_grad",
+    "save_graph",
     "sum_values",
     "topological_order",
     "value_and_grad",

@@ -217,7 +217,7 @@ RELU = Rule(
 # d/dx leaky_relu(x) = 1 for x > 0, else alpha
 LEAKY_RELU = Rule(
     "leaky_relu",
-    "leaky_relu({})",
+    "leaky_relu",
     lambda x, alpha: alpha * x if x <= 0.0 else x,
     lambda out, x, alpha: (1.0 if x > 0 else alpha,),
     constant_locals=True,
