@@ -8,7 +8,7 @@ from numbers import Real
 from typing import Any
 
 from autograd import rules
-from autograd.rules import Rule
+from autograd.rules import _ONE, _ONE_ONE, Rule
 
 Number = int | float
 
@@ -126,10 +126,23 @@ class Value:
         return Value(self.data, self.label)
 
     # --- arithmetic -----------------------------------------------------------------------------
+    # + and * make most nodes, so they skip the generic _apply* calls: the same forward and
+    # locals as rules.ADD, ADD_CONSTANT, MUL and MUL_CONSTANT, written out (tests/test_fast_paths.py
+    # checks they agree with the table). Every other operation goes through the table.
     def __add__(self, other: Value | Number) -> Value:
         if type(other) is Value:
-            return _apply2(rules.ADD, self, other)
-        return _apply_constant(rules.ADD_CONSTANT, self, other)
+            out = self.data + other.data
+            if _recording:
+                return Value(out, "", (self, other), _ONE_ONE, rules.ADD)
+            return Value(out)
+        if type(other) is not float:
+            other = _number_or_none(other)
+            if other is None:
+                return NotImplemented
+        out = self.data + other
+        if _recording:
+            return Value(out, "", (self,), _ONE, rules.ADD_CONSTANT)
+        return Value(out)
 
     __radd__ = __add__
 
@@ -144,8 +157,17 @@ class Value:
 
     def __mul__(self, other: Value | Number) -> Value:
         if type(other) is Value:
-            return _apply2(rules.MUL, self, other)
-        return _apply_constant(rules.MUL_CONSTANT, self, other)
+            x, y = self.data, other.data
+            if _recording:
+                return Value(x * y, "", (self, other), (y, x), rules.MUL)
+            return Value(x * y)
+        if type(other) is not float:
+            other = _number_or_none(other)
+            if other is None:
+                return NotImplemented
+        if _recording:
+            return Value(self.data * other, "", (self,), (other,), rules.MUL_CONSTANT)
+        return Value(self.data * other)
 
     __rmul__ = __mul__
 

@@ -1,0 +1,49 @@
+"""The inlined + and * of Value agree with their entries in the rule table."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograd import Value, no_grad, rules
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+constants = st.one_of(finite, st.integers(-1000, 1000))
+
+CASES = {
+    "value + value": (lambda a, b: a + b, rules.ADD, True),
+    "value * value": (lambda a, b: a * b, rules.MUL, True),
+    "value + number": (lambda a, c: a + c, rules.ADD_CONSTANT, False),
+    "number + value": (lambda a, c: c + a, rules.ADD_CONSTANT, False),
+    "value * number": (lambda a, c: a * c, rules.MUL_CONSTANT, False),
+    "number * value": (lambda a, c: c * a, rules.MUL_CONSTANT, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@given(x=finite, other=constants)
+def test_fast_path_matches_the_rule_table_forward_and_locals(case, x, other):
+    op, rule, both_values = CASES[case]
+    a = Value(x)
+    b = Value(float(other)) if both_values else other
+    out = op(a, b)
+    inputs = (x, float(other))
+    expected = rule.forward(*inputs)
+    assert out.data == expected
+    assert out.rule is rule
+    assert out.parents == ((a, b) if both_values else (a,))
+    assert out.local_derivatives == rule.derivatives(expected, *inputs)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fast_path_records_nothing_under_no_grad(case):
+    op, _, both_values = CASES[case]
+    a = Value(1.5)
+    with no_grad():
+        out = op(a, Value(2.0) if both_values else 2.0)
+    assert out.parents == () and out.rule is None
+
+
+@pytest.mark.parametrize("op", [lambda a: a + "x", lambda a: a * None, lambda a: [1] * a])
+def test_fast_path_refuses_non_numbers_with_type_error(op):
+    with pytest.raises(TypeError):
+        op(Value(1.0))
