@@ -139,7 +139,10 @@ def _gelu(x: float) -> float:
 
 
 def _power_slope(out, x, n):
-    # d/dx x**n = n * x**(n-1); the one-sided slope is +inf at x = 0 when 0 < n < 1
+    # d/dx x**n = n * x**(n-1), and 0 for n = 0 even at x = 0, where x**(n-1) is undefined;
+    # the one-sided slope is +inf at x = 0 when 0 < n < 1
+    if n == 0:
+        return (0.0,)
     if x == 0 and 0.0 < n < 1.0:
         return (math.inf,)
     return (n * x ** (n - 1),)
@@ -212,7 +215,7 @@ TANH = Rule("tanh", "tanh", math.tanh, lambda out, x: (1.0 - out * out,))  # 1 -
 SIGMOID = Rule("sigmoid", "sigmoid", _sigmoid_float, lambda out, x: (out * (1.0 - out),))
 # d/dx max(0, x) = 1 for x > 0, else 0
 RELU = Rule(
-    "relu", "ReLU", lambda x: x if x > 0.0 else 0.0, lambda out, x: (1.0 if x > 0 else 0.0,), True
+    "relu", "ReLU", lambda x: 0.0 if x <= 0.0 else x, lambda out, x: (1.0 if x > 0 else 0.0,), True
 )
 # d/dx leaky_relu(x) = 1 for x > 0, else alpha
 LEAKY_RELU = Rule(
