@@ -23,7 +23,7 @@ def topological_order(root: Value) -> list[Value]:
     stack = [root]
     try:
         while stack:
-            for parent in stack.pop()._parents:
+            for parent in stack.pop().parents:
                 if parent._pending == 0:
                     stack.append(parent)
                     visited.append(parent)
@@ -34,7 +34,7 @@ def topological_order(root: Value) -> list[Value]:
         while ready:
             node = ready.pop()
             order.append(node)
-            for parent in node._parents:
+            for parent in node.parents:
                 parent._pending -= 1
                 if parent._pending == 0:
                     ready.append(parent)
@@ -49,10 +49,10 @@ def local_derivatives_as_values(node: Value) -> tuple:
     """The node's local derivatives as differentiable `Value`s, from the same rule as the floats."""
     rule = node._op
     if rule is None or rule.constant_locals:
-        return node._locals
+        return node.local_derivatives
     if rule.constant is None:
-        return rule.derivatives(node, *node._parents)
-    return rule.derivatives(node, *node._parents, rule.constant)
+        return rule.derivatives(node, *node.parents)
+    return rule.derivatives(node, *node.parents, rule.constant)
 
 
 def backpropagate(root: Value, create_graph: bool = False) -> None:
@@ -70,30 +70,67 @@ def backpropagate(root: Value, create_graph: bool = False) -> None:
     stack = [root]
     pop, push = stack.pop, stack.append
     try:
+        # First pass: count each node's consumers; inner nodes start this call at grad 0.
+        # The same few lines stand for the first, the second and the n-ary parents: a helper
+        # function would cost a call per edge on the hot path.
         while stack:
-            for parent in pop()._parents:
-                consumers = parent._pending
+            node = pop()
+            a = node._a
+            if a is not None:
+                consumers = a._pending
                 if not consumers:
-                    push(parent)
-                    if parent._parents:
-                        parent.grad = 0.0
-                parent._pending = consumers + 1
-        root.grad = 1.0 if root._parents else root.grad + 1.0
+                    push(a)
+                    if a._op is not None:
+                        a.grad = 0.0
+                a._pending = consumers + 1
+                b = node._b
+                if b is not None:
+                    consumers = b._pending
+                    if not consumers:
+                        push(b)
+                        if b._op is not None:
+                            b.grad = 0.0
+                    b._pending = consumers + 1
+            elif node._more is not None:
+                for parent in node._more[0]:
+                    consumers = parent._pending
+                    if not consumers:
+                        push(parent)
+                        if parent._op is not None:
+                            parent.grad = 0.0
+                    parent._pending = consumers + 1
+        root.grad = 1.0 if root._op is not None else root.grad + 1.0
+        # Second pass: a node comes off the stack once all its consumers have passed their
+        # share to it; it then passes local * grad to each parent. One- and two-parent nodes
+        # are written out (they are nearly all nodes); n-ary ones loop.
         push(root)
         while stack:
             node = pop()
             g = node.grad
-            # An index into the locals, not zip(): half the time per node on CPython 3.11
-            # (benchmarks/, chain workload), as zip makes a tuple per parent.
-            locals_ = node._locals
-            i = 0
-            for parent in node._parents:
-                parent.grad += locals_[i] * g
-                i += 1
-                waiting = parent._pending - 1
-                parent._pending = waiting
+            a = node._a
+            if a is not None:
+                a.grad += node._da * g
+                waiting = a._pending - 1
+                a._pending = waiting
                 if not waiting:
-                    push(parent)
+                    push(a)
+                b = node._b
+                if b is not None:
+                    b.grad += node._db * g
+                    waiting = b._pending - 1
+                    b._pending = waiting
+                    if not waiting:
+                        push(b)
+            elif node._more is not None:
+                parents, locals_ = node._more
+                i = 0
+                for parent in parents:
+                    parent.grad += locals_[i] * g
+                    i += 1
+                    waiting = parent._pending - 1
+                    parent._pending = waiting
+                    if not waiting:
+                        push(parent)
     except BaseException:
         _clear_pending(root)
         raise
@@ -103,12 +140,12 @@ def _backpropagate_values(root: Value) -> None:
     """The sweep of `backpropagate` with `Value` adjoints, for `create_graph=True`."""
     order = topological_order(root)
     for node in order:
-        if node._parents:
+        if node._op is not None:
             node.grad = 0.0
     root.grad = root.grad + 1.0
     for node in order:
         g = node.grad
-        for parent, local in zip(node._parents, local_derivatives_as_values(node)):
+        for parent, local in zip(node.parents, local_derivatives_as_values(node)):
             parent.grad = parent.grad + local * g
 
 
@@ -116,7 +153,7 @@ def _clear_pending(root: Value) -> None:
     """Reset the consumer counts after an interrupted first pass, so the next call starts clean."""
     stack, seen = [root], {id(root)}
     while stack:
-        for parent in stack.pop()._parents:
+        for parent in stack.pop().parents:
             parent._pending = 0
             if id(parent) not in seen:
                 seen.add(id(parent))
@@ -128,7 +165,7 @@ def adjoints(root: Value, create_graph: bool = False) -> dict[Value, Any]:
     result: dict[Value, Any] = {root: 1.0}
     for node in topological_order(root):
         g = result[node]
-        locals_ = local_derivatives_as_values(node) if create_graph else node._locals
-        for parent, local in zip(node._parents, locals_):
+        locals_ = local_derivatives_as_values(node) if create_graph else node.local_derivatives
+        for parent, local in zip(node.parents, locals_):
             result[parent] = result.get(parent, 0.0) + local * g
     return result

@@ -40,7 +40,18 @@ class Rule:
 
     def bind(self, constant: float) -> Rule:
         """This rule with the number it was applied with, kept for the Value path."""
-        return replace(self, constant=constant, symbol=self.symbol.format(constant))
+        key = (self.name, constant)
+        bound = _BOUND_RULES.get(key)
+        if bound is None:
+            bound = replace(self, constant=constant, symbol=self.symbol.format(constant))
+            if len(_BOUND_RULES) < _MAX_BOUND_RULES:
+                _BOUND_RULES[key] = bound
+        return bound
+
+
+# Bound rules are made once per (rule, number): `x ** 2` in a loop should not build a Rule per node.
+_BOUND_RULES: dict[tuple[str, float], Rule] = {}
+_MAX_BOUND_RULES = 1024
 
 
 def _domain_error(op: str, x: float, need: str) -> ValueError:
@@ -245,6 +256,16 @@ def _dot(*weights_then_inputs: float) -> float:
 SUM = Rule("sum", "sum", lambda *xs: math.fsum(xs), lambda out, *xs: (1.0,) * len(xs), True)
 # d(w . x)/dwi = xi and d(w . x)/dxi = wi; the inputs are the weights, then the values
 DOT = Rule("dot", "dot", _dot, lambda out, *wx: wx[len(wx) // 2 :] + wx[: len(wx) // 2])
+
+# A dot product with constant inputs (a first layer fed with data): only the weights are parents,
+# and d(w . c)/dwi = ci, constants on the Value path too. The inputs c come after the weights.
+DOT_CONSTANT = Rule(
+    "dot_constant",
+    "dot",
+    lambda *weights_then_c: _dot(*weights_then_c[:-1], *weights_then_c[-1]),
+    lambda out, *weights_then_c: weights_then_c[-1],
+    constant_locals=True,
+)
 
 UNARY_RULES = {
     rule.name: rule

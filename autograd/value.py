@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from numbers import Real
 from typing import Any
 
 from autograd import rules
-from autograd.rules import _ONE, _ONE_ONE, Rule
+from autograd.rules import Rule
 
 Number = int | float
 
@@ -32,22 +34,32 @@ class Value:
     8.0
     """
 
-    __slots__ = ("data", "grad", "label", "_parents", "_locals", "_op", "_scope", "_pending")
+    # One- and two-parent nodes (nearly all of them) keep their parents and local derivatives in
+    # slots: no tuples to allocate, to free or for the garbage collector to walk. Only n-ary
+    # nodes (sum_values, dot) hold a (parents, locals) pair of tuples in `_more`.
+    __slots__ = (
+        "data", "grad", "label", "_op", "_a", "_da", "_b", "_db", "_more", "_scope", "_pending",
+    )  # fmt: skip
 
     def __init__(
         self,
         data: Number,
         label: str = "",
-        _parents: tuple = (),
-        _locals: tuple = (),
         _op: Rule | None = None,
+        _a: Value | None = None,
+        _da: Any = None,
+        _b: Value | None = None,
+        _db: Any = None,
     ) -> None:
         self.data = data if type(data) is float else _to_float(data)
         self.grad: Any = 0.0
         self.label = label
-        self._parents = _parents
-        self._locals = _locals
         self._op = _op
+        self._a = _a  # first parent and d(self)/d(first parent)
+        self._da = _da
+        self._b = _b  # second parent and d(self)/d(second parent)
+        self._db = _db
+        self._more = None
         self._scope = _scope
         self._pending = 0  # consumers not yet visited; used only while ordering the graph
 
@@ -55,12 +67,16 @@ class Value:
     @property
     def parents(self) -> tuple[Value, ...]:
         """The nodes this one was computed from (empty for a leaf)."""
-        return self._parents
+        if self._a is None:
+            return () if self._more is None else self._more[0]
+        return (self._a,) if self._b is None else (self._a, self._b)
 
     @property
     def local_derivatives(self) -> tuple:
         """d(self)/d(parent) for each parent, recorded when the node was made."""
-        return self._locals
+        if self._a is None:
+            return () if self._more is None else self._more[1]
+        return (self._da,) if self._b is None else (self._da, self._db)
 
     @property
     def op(self) -> str:
@@ -133,7 +149,7 @@ class Value:
         if type(other) is Value:
             out = self.data + other.data
             if _recording:
-                return Value(out, "", (self, other), _ONE_ONE, rules.ADD)
+                return Value(out, "", rules.ADD, self, 1.0, other, 1.0)
             return Value(out)
         if type(other) is not float:
             other = _number_or_none(other)
@@ -141,7 +157,7 @@ class Value:
                 return NotImplemented
         out = self.data + other
         if _recording:
-            return Value(out, "", (self,), _ONE, rules.ADD_CONSTANT)
+            return Value(out, "", rules.ADD_CONSTANT, self, 1.0)
         return Value(out)
 
     __radd__ = __add__
@@ -159,14 +175,14 @@ class Value:
         if type(other) is Value:
             x, y = self.data, other.data
             if _recording:
-                return Value(x * y, "", (self, other), (y, x), rules.MUL)
+                return Value(x * y, "", rules.MUL, self, y, other, x)
             return Value(x * y)
         if type(other) is not float:
             other = _number_or_none(other)
             if other is None:
                 return NotImplemented
         if _recording:
-            return Value(self.data * other, "", (self,), (other,), rules.MUL_CONSTANT)
+            return Value(self.data * other, "", rules.MUL_CONSTANT, self, other)
         return Value(self.data * other)
 
     __rmul__ = __mul__
@@ -265,7 +281,8 @@ def _apply1(rule: Rule, a: Value) -> Value:
     x = a.data
     out = rule.forward(x)
     if _recording:
-        return Value(out, "", (a,), rule.derivatives(out, x), rule)
+        (da,) = rule.derivatives(out, x)
+        return Value(out, "", rule, a, da)
     return Value(out)
 
 
@@ -273,7 +290,8 @@ def _apply2(rule: Rule, a: Value, b: Value) -> Value:
     x, y = a.data, b.data
     out = rule.forward(x, y)
     if _recording:
-        return Value(out, "", (a, b), rule.derivatives(out, x, y), rule)
+        da, db = rule.derivatives(out, x, y)
+        return Value(out, "", rule, a, da, b, db)
     return Value(out)
 
 
@@ -285,7 +303,8 @@ def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
     x = a.data
     out = rule.forward(x, c)
     if _recording:
-        return Value(out, "", (a,), rule.derivatives(out, x, c), rule.bind(c) if bind else rule)
+        (da,) = rule.derivatives(out, x, c)
+        return Value(out, "", rule.bind(c) if bind else rule, a, da)
     return Value(out)
 
 
@@ -293,7 +312,9 @@ def _apply_n(rule: Rule, nodes: tuple) -> Value:
     datas = tuple(node.data for node in nodes)
     out = rule.forward(*datas)
     if _recording:
-        return Value(out, "", nodes, rule.derivatives(out, *datas), rule)
+        node = Value(out, "", rule)
+        node._more = (nodes, rule.derivatives(out, *datas))
+        return node
     return Value(out)
 
 
@@ -322,6 +343,9 @@ def sum_values(values: Iterable[Value | Number]) -> Value:
 def dot(weights: Sequence[Value | Number], inputs: Sequence[Value | Number]) -> Value:
     """The dot product w . x as one node, as a neuron computes before its bias and activation.
 
+    When every weight is a `Value` and every input a number (a first layer fed with data), the
+    inputs are not made into nodes: only the weights are parents.
+
     >>> dot([Value(2.0), Value(3.0)], [1.0, -1.0]).data
     -1.0
     """
@@ -329,6 +353,15 @@ def dot(weights: Sequence[Value | Number], inputs: Sequence[Value | Number]) -> 
         raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
     if not weights:
         raise ValueError("dot: needs at least one weight")
+    weights = tuple(weights)
+    if all(type(w) is Value for w in weights) and not any(type(x) is Value for x in inputs):
+        constants = tuple(x if type(x) is float else _to_float(x, "dot") for x in inputs)
+        out = math.fsum(map(operator.mul, [w.data for w in weights], constants))
+        if not _recording:
+            return Value(out)
+        node = Value(out, "", rules.DOT_CONSTANT)
+        node._more = (weights, constants)
+        return node
     return _apply_n(rules.DOT, _as_values(weights, "dot") + _as_values(inputs, "dot"))
 
 

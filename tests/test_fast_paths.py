@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd import Value, no_grad, rules
+from autograd import Value, dot, no_grad, rules
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 constants = st.one_of(finite, st.integers(-1000, 1000))
@@ -47,3 +47,16 @@ def test_fast_path_records_nothing_under_no_grad(case):
 def test_fast_path_refuses_non_numbers_with_type_error(op):
     with pytest.raises(TypeError):
         op(Value(1.0))
+
+
+@given(st.lists(st.tuples(finite, finite), min_size=1, max_size=8))
+def test_dot_with_number_inputs_matches_its_table_entry_and_keeps_only_weights_as_parents(pairs):
+    weights = [Value(w) for w, _ in pairs]
+    inputs = [x for _, x in pairs]
+    out = dot(weights, inputs)
+    assert out.rule is rules.DOT_CONSTANT
+    assert out.data == rules.DOT_CONSTANT.forward(*(w.data for w in weights), inputs)
+    assert out.parents == tuple(weights)
+    assert out.local_derivatives == rules.DOT_CONSTANT.derivatives(
+        out.data, *weights, tuple(inputs)
+    )

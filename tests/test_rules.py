@@ -65,10 +65,18 @@ def _sum_args() -> st.SearchStrategy:
     return st.lists(st.tuples(reals(), st.booleans()), min_size=1, max_size=6)
 
 
-def _dot_args() -> st.SearchStrategy:
-    return st.integers(1, 4).flatmap(
-        lambda n: st.lists(st.tuples(reals(-3, 3), st.booleans()), min_size=2 * n, max_size=2 * n)
-    )
+def _dot_args(constant_inputs: bool = False) -> st.SearchStrategy:
+    """n weights then n inputs. With constant_inputs, Value weights and number inputs (the
+    dot_constant rule); otherwise any mix, with the first input a Value (the general dot rule)."""
+
+    def draw(n: int) -> st.SearchStrategy:
+        if constant_inputs:
+            flags = [st.just(True)] * n + [st.just(False)] * n
+        else:
+            flags = [st.booleans()] * n + [st.just(True)] + [st.booleans()] * (n - 1)
+        return st.tuples(*(st.tuples(reals(-3, 3), flag) for flag in flags))
+
+    return st.integers(1, 4).flatmap(draw)
 
 
 def _dot_reference(*xs: float) -> float:
@@ -130,6 +138,13 @@ CASES: list[Case] = [
         lambda *xs: dot(xs[: len(xs) // 2], xs[len(xs) // 2 :]),
         _dot_reference,
         _dot_args(),
+    ),
+    Case(
+        "dot with constant inputs",
+        "dot_constant",
+        lambda *xs: dot(xs[: len(xs) // 2], xs[len(xs) // 2 :]),
+        _dot_reference,
+        _dot_args(constant_inputs=True),
     ),
 ]
 
