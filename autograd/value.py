@@ -413,25 +413,34 @@ class Scope:
         return "Scope(" + "/".join(scope.name for scope in self.path) + ")"
 
 
-@contextmanager
-def graph_scope(owner: Any, name: str | None = None) -> Iterator[Scope]:
+class graph_scope:  # noqa: N801 - a context manager, named as the function form it replaces
     """Tag every node made inside the block with a `Scope` for `owner`, for graph drawing.
 
     Scopes nest (an MLP's scope holds its layers', which hold their neurons'); a node keeps the
-    innermost one, and `Scope.parent` leads outwards. Costs one object per block, not per node.
+    innermost one, and `Scope.parent` leads outwards. Costs one object per block, not per node;
+    a class rather than a generator-based context manager, as nn enters one per neuron call.
 
     >>> with graph_scope("neuron") as scope:
     ...     y = Value(1.0) * 2
     >>> y.scope is scope, scope.name
     (True, 'neuron')
     """
-    global _scope
-    previous = _scope
-    _scope = Scope(owner, name if name is not None else str(owner), previous)
-    try:
-        yield _scope
-    finally:
-        _scope = previous
+
+    __slots__ = ("_owner", "_name", "_outer")
+
+    def __init__(self, owner: Any, name: str | None = None) -> None:
+        self._owner = owner
+        self._name = name if name is not None else str(owner)
+
+    def __enter__(self) -> Scope:
+        global _scope
+        self._outer = _scope
+        _scope = Scope(self._owner, self._name, _scope)
+        return _scope
+
+    def __exit__(self, *exception: object) -> None:
+        global _scope
+        _scope = self._outer
 
 
 def current_scope() -> Scope | None:
