@@ -94,7 +94,8 @@ def draw_graph(
     graph = _digraph_class(graphviz)(name="chainrule", format="svg")
     graph.attr(rankdir=rankdir)
     unit: dict[Value, str] = {}  # node -> id of what stands for it: its record or its box
-    for number, (key, members) in enumerate(boxes.items()):
+    # Boxes in reading order (neuron 2 before neuron 10), so Graphviz stacks them that way.
+    for number, (key, members) in enumerate(sorted(boxes.items(), key=_reading_order)):
         largest = _largest([node.grad for node in members])
         text = "/".join(graphviz.escape(name) for _, name in key) + f"\\n{len(members)} nodes"
         text += f"\\nmax |grad| {_number(largest)}" if color_by_grad else ""
@@ -224,6 +225,15 @@ def _groups(order: list[Value], collapse: int | str) -> dict[Value, tuple]:
         if len(found) == 1 and None not in found:
             group_of[leaf] = found.pop()[0]
     return group_of
+
+
+def _reading_order(box: tuple) -> list:
+    """Sort key for a box: its scope names, with the numbers in them compared as numbers."""
+    key, _ = box
+    return [
+        [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+        for _, name in key
+    ]
 
 
 def _record_text(text: str) -> str:

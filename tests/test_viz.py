@@ -211,6 +211,13 @@ def test_collapse_by_layer_draws_one_box_per_layer():
     assert len(edges(graph)) == 3
 
 
+def test_boxes_are_declared_in_reading_order_with_numbers_compared_as_numbers():
+    graph = draw_graph(mlp_output(2, [12, 1]), collapse="neuron")
+    names = [label.split("\\n")[0] for label in labels(graph, "g")]
+    expected = [f"MLP/layer 0/neuron {j}" for j in range(12)] + ["MLP/layer 1/neuron 0"]
+    assert names == expected
+
+
 def test_collapse_by_depth_is_the_same_as_by_the_scope_name_at_that_depth():
     y = mlp_output(2, [3, 1])
     assert draw_graph(y, collapse=3).source == draw_graph(y, collapse="neuron").source
