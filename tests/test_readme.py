@@ -21,3 +21,11 @@ def test_ci_runs_the_readme_test_command_verbatim():
     _, tests = _opening_commands()
     ci_lines = [line.strip() for line in (ROOT / ".ci/run").read_text().splitlines()]
     assert tests in ci_lines
+
+
+def test_every_python_example_in_the_readme_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples that save files write them here
+    blocks = re.findall(r"```python\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 5
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
