@@ -1,0 +1,195 @@
+"""The speed and memory benchmark: chainrule against micrograd, PyTorch and hand-written floats.
+
+    python benchmarks/run.py                      # the full run: a few minutes on 2 cores
+    python benchmarks/run.py --quick              # fewer repeats and smaller sizes: under a minute
+    python benchmarks/run.py --json results.json  # also save every measurement
+    python benchmarks/run.py --gc-freeze          # gc.freeze() after the imports (see README)
+
+Every engine runs in this one process on the same data and initial weights, after a check that
+all of them compute the same numbers. See benchmarks/README.md for what each workload measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.metadata
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict
+
+import checkout  # noqa: F401  (first: makes `autograd` and `nn` this checkout's)
+from agreement import check_chain, check_mlp_step, check_wide
+from engines import available_engines
+from problem import make_problem, wide_inputs
+from report import Row, Target, at_least, at_most, medians_table, ratios_table, targets_table
+from workloads import (
+    Config,
+    chain_rows,
+    deepest_chains,
+    depth_row,
+    memory_rows,
+    mlp_rows,
+    scaling_rows,
+    wide_rows,
+)
+
+COLUMNS = ["chainrule", "micrograd", "torch", "floor"]
+FULL = Config()
+QUICK = Config(
+    repeats=3,
+    mlp_steps=1,
+    sample_seconds=0.15,
+    wide=20_000,
+    memory_chain=20_000,
+    scaling_repeats=1,
+    torch_depth_limit=10**5,
+)
+
+
+def environment(missing: dict[str, str]) -> dict[str, str]:
+    """What the figures depend on besides the code."""
+    versions = {"python": platform.python_version(), "machine": platform.platform()}
+    for package in ("micrograd", "torch"):
+        try:
+            versions[package] = missing.get(package) or importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    versions["gc"] = f"enabled={gc.isenabled()}, thresholds={gc.get_threshold()} (Python default)"
+    if gc.get_freeze_count():
+        versions["gc"] += f"; --gc-freeze: {gc.get_freeze_count():,} objects frozen after imports"
+    versions["recursion limit"] = str(sys.getrecursionlimit())
+    return versions
+
+
+def targets(rows: dict[str, Row], config: Config) -> list[Target]:
+    """The project's goals, each checked against the rows it concerns."""
+    mlp, wide = rows["mlp_step"], rows["wide"]
+    chain_long, chain_short = rows["chain_long"], rows["chain_short"]
+    forward, backward = rows["memory_forward"], rows["memory_backward"]
+    depth, growth = rows["depth"], rows["growth"]
+    per_node = (forward.values["chainrule"], backward.values["chainrule"])
+    worst = "missing" if any(isinstance(v, str) for v in per_node) else max(per_node)
+    micrograd_chain = chain_short.values.get("micrograd", "n/a")
+    return [
+        at_least("mlp_step: micrograd time / chainrule time", _ratio(mlp, "micrograd"), 10),
+        at_least(
+            "wide (pairwise +): micrograd time / chainrule time", _ratio(wide, "micrograd"), 5
+        ),
+        at_most(
+            f"chain n={config.chain_long:,}: chainrule us/op, forward + backward",
+            chain_long.values["chainrule"],
+            0.8,
+            f"micrograd {_text(micrograd_chain)} us/op at n={config.chain_short}",
+        ),
+        at_most("memory: chainrule bytes/node, worst of after forward/backward", worst, 200),
+        at_least("deepest chain chainrule survives", depth.values["chainrule"], 10**6),
+        at_most(
+            f"scaling: chainrule t/node at {config.scaling[-1]:,} / at {config.scaling[0]:,}",
+            growth.values["chainrule"],
+            1.5,
+        ),
+    ]
+
+
+def _ratio(row: Row, engine: str) -> float | str:
+    a, b = row.values.get(engine, "n/a"), row.values["chainrule"]
+    return a if isinstance(a, str) else a / b
+
+
+def _text(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:.3g}"
+
+
+def measure_everything(config: Config, engines: list, missing: dict[str, str]) -> dict[str, Row]:
+    """Check the engines agree, then run every workload; returns the rows by key."""
+    problem, xs = make_problem(), wide_inputs(config.wide)
+
+    def say(text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+    say("checking that the engines agree (this is also the warm-up)")
+    loss = check_mlp_step(engines, problem)
+    check_chain(engines, config.chain_short)
+    check_chain(engines, config.chain_long)
+    check_wide(engines, xs)
+    say(f"agreed: first-step loss {loss!r}; chain and wide gradients equal")
+    say("deepest chain (first: later workloads skip the lengths an engine cannot run)")
+    reach = deepest_chains(engines, config)
+    rows: dict[str, Row] = {}
+    say("mlp_step")
+    (rows["mlp_step"],) = mlp_rows(engines, problem, config)
+    say("chain")
+    rows["chain_short"], rows["chain_long"] = chain_rows(engines, config, reach)
+    say("wide")
+    rows["wide"], rows["wide_sum_values"] = wide_rows(engines, xs, config)
+    say("memory (tracemalloc; torch by RSS in a fresh interpreter)")
+    memory = memory_rows(engines, problem, config)
+    rows["memory_forward"], rows["memory_backward"], rows["memory_step"] = memory
+    rows["depth"] = depth_row(reach)
+    say("scaling")
+    *scaling, growth = scaling_rows(engines, config, reach)
+    for n, row in zip(config.scaling, scaling):
+        rows[f"scaling_{n}"] = row
+    rows["growth"] = growth
+    for row in rows.values():
+        for name in missing:
+            row.values[name] = "n/a"
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller sizes")
+    parser.add_argument("--json", metavar="PATH", help="save every measurement to PATH")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() after the imports, so the collector stops rescanning their objects",
+    )
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    engines, missing = available_engines()
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()
+    env = environment(missing)
+    for key, value in env.items():
+        print(f"{key}: {value}")
+    started = time.perf_counter()
+    rows = measure_everything(config, engines, missing)
+    ordered = list(rows.values())
+    goals = targets(rows, config)
+    print()
+    print(medians_table(ordered, COLUMNS))
+    if "torch" not in missing:
+        print(
+            "\n(rss): resident-set growth in a fresh interpreter; tracemalloc cannot see libtorch."
+        )
+    print("\nHow many times longer each engine takes than chainrule:")
+    print(ratios_table(ordered, COLUMNS, "chainrule"))
+    print("\nHow many times longer each engine takes than the floor (plain floats):")
+    print(ratios_table(ordered, COLUMNS, "floor"))
+    print()
+    print(targets_table(goals))
+    elapsed = time.perf_counter() - started
+    print(f"\n{'quick' if args.quick else 'full'} run, {elapsed:.0f} s")
+    if args.json:
+        document = {
+            "config": asdict(config),
+            "environment": env,
+            "missing": missing,
+            "gc_freeze": args.gc_freeze,
+            "rows": {key: asdict(row) for key, row in rows.items()},
+            "targets": [asdict(goal) for goal in goals],
+            "seconds": elapsed,
+        }
+        with open(args.json, "w") as out:
+            json.dump(document, out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
