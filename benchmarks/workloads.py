@@ -8,6 +8,7 @@ Times are medians over alternating repeats (`measure.alternate`). What is on the
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -205,3 +206,30 @@ def scaling_rows(engines: list[Any], config: Config, reach: Reach) -> list[Row]:
         a, b = first.values.get(e.name), last.values.get(e.name)
         growth.values[e.name] = "-" if isinstance(a, str) or isinstance(b, str) else b / a
     return [*rows, growth]
+
+
+def scaling_without_collector_row(engines: list[Any], config: Config, reach: Reach) -> Row:
+    """chainrule's t(longest)/t(shortest) with the cyclic collector paused during the chains.
+
+    chainrule's graphs hold no reference cycles (a node refers only to its parents), so reference
+    counting frees them and the cyclic collector has nothing to find in them; its full passes over
+    a large live graph are what make the time per node grow with n. This row shows the engine's
+    own growth beside the default one.
+    """
+    chosen = [e for e in engines if e.name == "chainrule"]
+    lengths = (config.scaling[0], config.scaling[-1])
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        shortest, longest = (
+            _chain_samples(chosen, n, config, reach, config.scaling_repeats)["chainrule"]
+            for n in lengths
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
+    row = Row(
+        f"scaling t({lengths[1]:,})/t({lengths[0]:,}), collector paused", "x", {}, timed=False
+    )
+    row.values["chainrule"] = median(longest) / median(shortest)
+    return row
