@@ -311,11 +311,7 @@ def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
 def _apply_n(rule: Rule, nodes: tuple) -> Value:
     datas = tuple(node.data for node in nodes)
     out = rule.forward(*datas)
-    if _recording:
-        node = Value(out, "", rule)
-        node._more = (nodes, rule.derivatives(out, *datas))
-        return node
-    return Value(out)
+    return _n_ary_node(out, rule, nodes, rule.derivatives(out, *datas) if _recording else ())
 
 
 def _as_values(items: Iterable[Value | Number], what: str) -> tuple:
@@ -354,15 +350,30 @@ def dot(weights: Sequence[Value | Number], inputs: Sequence[Value | Number]) -> 
     if not weights:
         raise ValueError("dot: needs at least one weight")
     weights = tuple(weights)
-    if all(type(w) is Value for w in weights) and not any(type(x) is Value for x in inputs):
-        constants = tuple(x if type(x) is float else _to_float(x, "dot") for x in inputs)
-        out = math.fsum(map(operator.mul, [w.data for w in weights], constants))
-        if not _recording:
-            return Value(out)
-        node = Value(out, "", rules.DOT_CONSTANT)
-        node._more = (weights, constants)
-        return node
+    if set(map(type, weights)) == _ONLY_VALUES:
+        kinds = set(map(type, inputs))
+        if kinds == _ONLY_VALUES:  # a hidden layer: both sides are nodes
+            inputs = tuple(inputs)
+            w_data, x_data = [w.data for w in weights], [x.data for x in inputs]
+            out = math.fsum(map(operator.mul, w_data, x_data))
+            locals_ = (*x_data, *w_data)  # d/dw_i = x_i, d/dx_i = w_i: rules.DOT, written out
+            return _n_ary_node(out, rules.DOT, weights + inputs, locals_)
+        if Value not in kinds:  # data fed to a first layer: only the weights are nodes
+            constants = tuple(x if type(x) is float else _to_float(x, "dot") for x in inputs)
+            out = math.fsum(map(operator.mul, [w.data for w in weights], constants))
+            return _n_ary_node(out, rules.DOT_CONSTANT, weights, constants)
     return _apply_n(rules.DOT, _as_values(weights, "dot") + _as_values(inputs, "dot"))
+
+
+_ONLY_VALUES = {Value}
+
+
+def _n_ary_node(out: float, rule: Rule, parents: tuple, locals_: tuple) -> Value:
+    if not _recording:
+        return Value(out)
+    node = Value(out, "", rule)
+    node._more = (parents, locals_)
+    return node
 
 
 # --- recording modes ------------------------------------------------------------------

@@ -60,3 +60,15 @@ def test_dot_with_number_inputs_matches_its_table_entry_and_keeps_only_weights_a
     assert out.local_derivatives == rules.DOT_CONSTANT.derivatives(
         out.data, *weights, tuple(inputs)
     )
+
+
+@given(st.lists(st.tuples(finite, finite), min_size=1, max_size=8))
+def test_dot_of_values_matches_its_table_entry(pairs):
+    weights = [Value(w) for w, _ in pairs]
+    inputs = [Value(x) for _, x in pairs]
+    out = dot(weights, inputs)
+    data = [node.data for node in weights + inputs]
+    assert out.rule is rules.DOT
+    assert out.data == rules.DOT.forward(*data)
+    assert out.parents == tuple(weights + inputs)
+    assert out.local_derivatives == rules.DOT.derivatives(out.data, *data)
