@@ -1,7 +1,8 @@
 """Small two-dimensional datasets (XOR, moons, circles, spirals) and mini-batching.
 
 Every maker returns `(X, y)`: `X` a list of `[x1, x2]` float lists, `y` a list of int labels.
-Pure Python; the makers draw from `random.Random(seed)`, so one seed always gives the same data.
+Pure Python; the makers draw from `random.Random(seed)`, so one seed always gives the same data;
+with no seed they draw from the global `random`: `random.seed(...)` makes a script repeatable.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator, Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 Dataset = tuple[list[list[float]], list[int]]
@@ -43,7 +44,7 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int | None = None) -> Dat
     upper, lower = _split(n, 2)
     points = [(math.cos(t), math.sin(t), 0) for t in _evenly(upper, math.pi)]
     points += [(1.0 - math.cos(t), 0.5 - math.sin(t), 1) for t in _evenly(lower, math.pi)]
-    return _finish(points, noise, random.Random(seed))
+    return _finish(points, noise, random_source(seed))
 
 
 def make_circles(
@@ -69,7 +70,7 @@ def make_circles(
     for label, (count, radius) in enumerate(zip(_split(n, 2), (1.0, float(factor)))):
         angles = _evenly(count, 2.0 * math.pi, endpoint=False)
         points += [(radius * math.cos(t), radius * math.sin(t), label) for t in angles]
-    return _finish(points, noise, random.Random(seed))
+    return _finish(points, noise, random_source(seed))
 
 
 def make_spirals(
@@ -89,7 +90,7 @@ def make_spirals(
     n = _positive_int(n, "make_spirals", "n")
     classes = _positive_int(classes, "make_spirals", "classes")
     noise = _noise(noise, "make_spirals")
-    rng = random.Random(seed)
+    rng = random_source(seed)
     points = []
     for label, count in enumerate(_split(n, classes)):
         for i in range(count):
@@ -109,7 +110,7 @@ def batches(
 
     `batch_size=None` is the whole set at once (batch training), 1 one example at a time
     (stochastic), k mini-batches of k (the last one smaller when k does not divide the size).
-    `shuffle` orders the examples by `random.Random(seed)` first.
+    `shuffle` orders the examples by `random.Random(seed)` first (the global `random` with no seed).
 
     >>> X, y = [[0.0], [1.0], [2.0], [3.0], [4.0]], [0, 1, 0, 1, 0]
     >>> [yb for _, yb in batches((X, y), batch_size=2, shuffle=False)]
@@ -120,7 +121,7 @@ def batches(
         batch_size = _positive_int(batch_size, "batches", "batch_size")
     order = list(range(len(X)))
     if shuffle:
-        random.Random(seed).shuffle(order)
+        random_source(seed).shuffle(order)
     # Checked above, sliced below: a bad argument raises at the call, not at the first next().
     return _slices(X, y, order, batch_size or len(order))
 
@@ -148,17 +149,17 @@ def check_data(data: Any, caller: str) -> tuple[Sequence[Any], Sequence[Any]]:
             raise TypeError(f"{caller}: {name} must be a sequence, got {type(part).__name__}")
     if len(X) != len(y):
         raise ValueError(f"{caller}: X has {len(X)} examples but y has {len(y)} labels")
-    if not X:
+    if len(X) == 0:  # not `not X`: a NumPy array has no truth value
         raise ValueError(f"{caller}: the data set is empty")
     return X, y
 
 
 def _positive_int(value: Any, caller: str, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{caller}: {name} must be an int, got {type(value).__name__} {value!r}")
     if value <= 0:
         raise ValueError(f"{caller}: {name} must be positive, got {value}")
-    return value
+    return int(value)
 
 
 def _noise(noise: Any, caller: str) -> float:
@@ -178,6 +179,12 @@ def _evenly(count: int, stop: float, endpoint: bool = True) -> list[float]:
     """`count` evenly spaced numbers from 0 to `stop` (including `stop` when `endpoint`)."""
     steps = count - 1 if endpoint else count
     return [stop * i / steps if steps else 0.0 for i in range(count)]
+
+
+def random_source(seed: int | None) -> Any:
+    """`random.Random(seed)`, or with no seed the global `random` module, as micrograd scripts
+    expect: `random.seed(1337)` then makes weights, data and batch order all repeatable."""
+    return random if seed is None else random.Random(seed)
 
 
 def _finish(points: list[tuple[float, float, int]], noise: float, rng: random.Random) -> Dataset:

@@ -29,10 +29,11 @@ class Module:
     """Base class of models: parameters, gradients, state dicts, files.
 
     Parameters are found by walking the attributes in definition order: a `Value` is a parameter
-    named after its attribute, a list of Values gives `name.i`, a sub-module or a list of them
-    prefixes its own names (`layers.0.neurons.3.w.1`). Attributes whose name starts with `_`
-    are private and not walked. Calling a module runs `forward` inside a `graph_scope`, so graph
-    drawings can box every node the module makes.
+    named after its attribute, a list or tuple of Values gives `name.i` (nested: `name.i.j`), a
+    dict `name.key`, and a sub-module, wherever it sits, prefixes its own names
+    (`layers.0.neurons.3.w.1`); a module met twice is walked once. Attributes whose name starts
+    with `_` are private and not walked. Calling a module runs `forward` inside a `graph_scope`,
+    so graph drawings can box every node the module makes.
 
     >>> class Affine(Module):
     ...     def __init__(self):
@@ -74,19 +75,12 @@ class Module:
                 found.append((name, parameter))
         return found
 
-    def _walk(self, prefix: str) -> Iterator[tuple[str, Value]]:
+    def _walk(self, prefix: str, visited: set[int] | None = None) -> Iterator[tuple[str, Value]]:
+        visited = set() if visited is None else visited
+        visited.add(id(self))  # a module reachable twice (or from itself) is walked once
         for name, attribute in vars(self).items():
-            if name.startswith("_"):
-                continue
-            if isinstance(attribute, (list, tuple)):
-                entries = [(f"{name}.{i}", item) for i, item in enumerate(attribute)]
-            else:
-                entries = [(name, attribute)]
-            for key, item in entries:
-                if isinstance(item, Value):
-                    yield prefix + key, item
-                elif isinstance(item, Module):
-                    yield from item._walk(f"{prefix}{key}.")
+            if not name.startswith("_"):
+                yield from _parameters_in(prefix + name, attribute, visited)
 
     def parameters(self) -> list[Value]:
         """Every parameter, in the order of `named_parameters()`.
@@ -243,6 +237,21 @@ class Module:
     def _count_parameters(cls, config: dict[str, Any]) -> int:
         """How many parameters `cls(**config)` has, from the config alone (a guard for `load`)."""
         raise NotImplementedError(f"{cls.__name__} cannot be loaded from a file")
+
+
+def _parameters_in(name: str, item: Any, visited: set[int]) -> Iterator[tuple[str, Value]]:
+    """The parameters in one attribute: a Value, a Module, or lists, tuples and dicts of them."""
+    if isinstance(item, Value):
+        yield name, item
+    elif isinstance(item, Module):
+        if id(item) not in visited:
+            yield from item._walk(name + ".", visited)
+    elif isinstance(item, (list, tuple)):
+        for i, entry in enumerate(item):
+            yield from _parameters_in(f"{name}.{i}", entry, visited)
+    elif isinstance(item, dict):
+        for key, entry in item.items():
+            yield from _parameters_in(f"{name}.{key}", entry, visited)
 
 
 def _registry() -> dict[str, type[Module]]:

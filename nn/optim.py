@@ -152,8 +152,7 @@ class SGD(Optimizer):
     def _update(self, i: int, g: float) -> float:
         if not self.momentum:
             return self.lr * g
-        b = g if self.steps == 1 else self.momentum * self._velocity[i] + g
-        self._velocity[i] = b
+        b = self._velocity[i] = self.momentum * self._velocity[i] + g  # b = g at the first step
         return self.lr * (g + self.momentum * b if self.nesterov else b)
 
 
@@ -266,10 +265,10 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         m = self._means[i] = beta1 * self._means[i] + (1.0 - beta1) * g
         v = self._mean_squares[i] = beta2 * self._mean_squares[i] + (1.0 - beta2) * g * g
-        # Grouped as PyTorch groups them, so the floats agree to the last bits.
+        # PyTorch's grouping; its kernels may fuse multiply-adds, so the last bits can differ.
         step_size = self.lr / (1.0 - beta1**self.steps)
         denominator = math.sqrt(v) / math.sqrt(1.0 - beta2**self.steps) + self.eps
-        return step_size * m / denominator
+        return step_size * (m / denominator)
 
 
 def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -12,7 +11,7 @@ from typing import Any, Protocol
 from tqdm.auto import tqdm
 
 from autograd import Value, no_grad
-from nn.data import _positive_int, batches, check_data
+from nn.data import _positive_int, batches, check_data, random_source
 
 Loss = Callable[[list[Any], list[Any]], Value]
 
@@ -122,7 +121,7 @@ def fit(
             raise TypeError(f"fit: the {role} {owner!r} has no {method}() method")
     parameters = list(model.parameters())
 
-    rng = random.Random(seed)
+    rng = random_source(seed)
     history = History()
     best_loss, best_parameters, waited = math.inf, None, 0
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
@@ -207,6 +206,7 @@ def accuracy(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
     A scalar output (a `Value`, a number, or a list of one) is right when
     (output > 0) == (target > 0): a logit with 0/1 labels, or a score with -1/+1 labels.
     A vector output (class scores) is right when its largest entry is at the target's index.
+    An output holding NaN is never right.
 
     >>> from autograd import Value
     >>> accuracy([Value(2.0), Value(-0.5), [0.1, 3.0, -1.0], [0.0, 1.0]], [1, 1, 1, 0])
@@ -223,7 +223,8 @@ def _is_correct(output: Any, target: Any) -> bool:
     if isinstance(output, Sequence) and len(output) == 1:
         output = output[0]
     if isinstance(output, (Value, Real)):
-        return (float(output) > 0.0) == (float(target) > 0.0)
+        score = float(output)  # NaN > 0 is False: without the check, NaN would match a 0 label
+        return not math.isnan(score) and (score > 0.0) == (float(target) > 0.0)
     if not isinstance(output, Sequence) or isinstance(output, str) or not output:
         raise TypeError(
             f"accuracy: an output must be a Value, a number or a list of class scores, "
@@ -231,7 +232,13 @@ def _is_correct(output: Any, target: Any) -> bool:
         )
     if isinstance(target, bool) or not isinstance(target, Integral):
         raise TypeError(f"accuracy: a class index target must be an int, got {target!r}")
+    if not 0 <= target < len(output):
+        raise IndexError(
+            f"accuracy: target {target} is out of range for {len(output)} class scores"
+        )
     scores = [float(score) for score in output]
+    if any(map(math.isnan, scores)):  # max() compares nothing with NaN: its pick would be arbitrary
+        return False
     return max(range(len(scores)), key=scores.__getitem__) == target
 
 

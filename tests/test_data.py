@@ -132,6 +132,22 @@ def test_batches_cover_every_example_exactly_once_per_pass(n, batch_size, shuffl
     assert all(x == X[i] for xb, yb in found for x, i in zip(xb, yb))
 
 
+def test_sizes_may_be_any_integral_type_such_as_numpys():
+    numpy = pytest.importorskip("numpy")
+    X, y = make_spirals(numpy.int64(9), classes=numpy.int32(3), seed=0)
+    assert len(X) == 9 and sorted(set(y)) == [0, 1, 2]
+    assert [len(b) for _, b in batches((X, y), batch_size=numpy.int64(4))] == [4, 4, 1]
+
+
+def test_numpy_arrays_are_batched_like_lists():
+    numpy = pytest.importorskip("numpy")
+    X, y = labelled(5)
+    found = batches((numpy.array(X), numpy.array(y)), batch_size=2, shuffle=False)
+    assert [[int(i) for i in yb] for _, yb in found] == [[0, 1], [2, 3], [4]]
+    with pytest.raises(ValueError, match="the data set is empty"):
+        batches((numpy.zeros((0, 2)), numpy.zeros(0)))
+
+
 def test_full_batch_stochastic_and_mini_batch_sizes():
     data = labelled(10)
     assert [len(b) for _, b in batches(data)] == [10]

@@ -53,7 +53,7 @@ def test_demo_prints_its_accuracy_and_writes_the_plot_and_the_graph_into_chainru
     out = tmp_path / "chainrule-output"
     assert f"writing into chainrule-output{os.sep}\n" in result.stdout
     [accuracy] = ACCURACY_LINE.findall(result.stdout)
-    assert 0.0 <= float(accuracy) <= 100.0
+    assert float(accuracy) >= 70.0  # measured: 83% after 5 epochs; chance is 50%
     assert "5/5" in result.stderr and "loss=" in result.stderr  # the progress bar
     assert sorted(p.name for p in out.iterdir()) == ["decision_boundary.png", "model_graph.svg"]
     assert_png(out / "decision_boundary.png")

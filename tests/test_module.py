@@ -83,6 +83,32 @@ def test_a_shared_parameter_or_module_is_listed_once_under_its_first_name():
     assert [name for name, _ in Shared().named_parameters()] == ["first.w.0", "first.b"]
 
 
+def test_nested_lists_and_dicts_of_parameters_and_modules_are_walked():
+    class Nested(Module):
+        def __init__(self):
+            self.W = [[Value(1.0), Value(2.0)], [Value(3.0)]]  # a weight matrix, row by row
+            self.heads = {"mean": Neuron(1, rng=random.Random(0)), "scale": Value(4.0)}
+
+    assert [name for name, _ in Nested().named_parameters()] == [
+        "W.0.0",
+        "W.0.1",
+        "W.1.0",
+        "heads.mean.w.0",
+        "heads.mean.b",
+        "heads.scale",
+    ]
+
+
+def test_a_module_that_refers_back_to_its_owner_is_walked_once():
+    class Owner(Module):
+        def __init__(self):
+            self.child = Neuron(1, rng=random.Random(0))
+            self.child.owner = self  # a back-reference: a cycle of modules
+
+    model = Owner()
+    assert [name for name, _ in model.named_parameters()] == ["child.w.0", "child.b"]
+
+
 def test_zero_grad_resets_every_parameter_gradient():
     model = MLP(2, [3, 1], activation="tanh", seed=0)
     model([1.0, -2.0]).backward()

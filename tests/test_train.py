@@ -1,12 +1,13 @@
 """fit(): its steps, what it records, early stopping, progress output; evaluate and accuracy."""
 
 import math
+import random
 
 import pytest
 
 from autograd import Value, is_grad_enabled
 from nn import MLP
-from nn.data import make_spirals
+from nn.data import make_moons, make_spirals
 from nn.losses import cross_entropy, l2, mse
 from nn.optim import SGD, Adam, StepLR
 from nn.train import History, accuracy, evaluate, fit
@@ -335,6 +336,12 @@ def test_accuracy_of_class_scores_compares_the_argmax_with_the_index():
     assert accuracy(scores, [1, 2, 2]) == pytest.approx(2 / 3)
 
 
+def test_a_nan_output_is_never_counted_right():
+    nan = math.nan
+    assert accuracy([Value(nan), nan, [Value(nan)]], [0, -1, 0]) == 0.0
+    assert accuracy([[nan, 1.0], [0.0, nan], [nan, nan]], [0, 0, 1]) == 0.0
+
+
 # --- errors --------------------------------------------------------------------------------
 def fit_line(**options):
     model = Line()
@@ -377,6 +384,8 @@ def test_bad_arguments_raise_naming_the_problem(options, error, message):
         ([Value(1.0)], [1, 0], ValueError, "1 outputs but 2 targets"),
         ([], [], ValueError, "no outputs to score"),
         ([[1.0, 2.0]], [1.0], TypeError, "class index target must be an int, got 1.0"),
+        ([[1.0, 2.0]], [2], IndexError, "target 2 is out of range for 2 class scores"),
+        ([[1.0, 2.0]], [-1], IndexError, "target -1 is out of range for 2 class scores"),
         (["yes"], [1], TypeError, "an output must be a Value, a number or a list"),
     ],
 )
@@ -388,3 +397,24 @@ def test_accuracy_rejects_what_it_cannot_score(outputs, targets, error, message)
 def test_evaluate_rejects_a_loss_that_returns_no_value():
     with pytest.raises(TypeError, match="evaluate: loss must return a Value, got float nan"):
         evaluate(Line(), lambda o, t: math.nan, line_data(1.0))
+
+
+def test_without_a_seed_the_global_random_seed_makes_training_repeatable():
+    from nn.losses import hinge
+
+    def run():
+        random.seed(1337)
+        X, labels = make_moons(20, noise=0.1)
+        model = MLP(2, [4, 1])
+        fit(
+            model,
+            hinge,
+            SGD(model.parameters(), lr=0.1),
+            (X, [2 * t - 1 for t in labels]),
+            epochs=3,
+            batch_size=4,
+            progress=False,
+        )
+        return model.state_dict()
+
+    assert run() == run()
