@@ -90,7 +90,8 @@ def binary_cross_entropy(logits: Nested, targets: Nested) -> Value:
     """Mean binary cross-entropy of sigmoid(z) against t in [0, 1], computed from the logit z.
 
     -[t log s(z) + (1 - t) log(1 - s(z))] = softplus(z) - t z, which never takes the log of a
-    rounded-off 0: finite for any finite logit (PyTorch's `binary_cross_entropy_with_logits`).
+    rounded-off 0: finite for any finite logit. This is PyTorch's
+    `binary_cross_entropy_with_logits`: pass logits, with no sigmoid on the model's last layer.
 
     >>> import math  # softplus(0) - 0 = log 2, and softplus(1e4) - 1e4 = 0 exactly
     >>> binary_cross_entropy([Value(0.0), Value(1e4)], [0.0, 1.0]).data == math.log(2) / 2

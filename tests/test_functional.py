@@ -218,6 +218,14 @@ def test_gradcheck_catches_a_wrong_derivative_rule(monkeypatch):
         gradgradcheck(lambda x: x.sin() * x, (0.5,))
 
 
+def test_gradcheck_reports_the_argument_furthest_off_not_the_first():
+    # relu's kink at 0: the engine says 0, central differences say half the slope on each side
+    with pytest.raises(GradcheckError, match=r"argument 1: engine gives 0\.0, .* give 50\.0"):
+        gradcheck(lambda x, y: x.relu() + 100 * y.relu(), (0.0, 0.0))
+    with pytest.raises(GradcheckError, match=r"d2 f / d argument 1 d argument 1"):
+        gradgradcheck(lambda x, y: x.relu() ** 2 + 100 * y.relu() ** 2, (0.0, 0.0))
+
+
 @pytest.mark.parametrize(
     "call, error, message",
     [
