@@ -152,7 +152,7 @@ def softmax(logits: Sequence[Value | float]) -> list[Value]:
 
 def _class_index(target: Any, n_classes: int, where: str) -> int:
     if isinstance(target, bool) or not isinstance(target, Integral):
-        raise ValueError(f"cross_entropy: {where} must be an int class index, got {target!r}")
+        raise TypeError(f"cross_entropy: {where} must be an int class index, got {target!r}")
     if not 0 <= target < n_classes:
         raise IndexError(
             f"cross_entropy: {where} is {target}, out of range for {n_classes} classes "

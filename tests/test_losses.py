@@ -305,7 +305,7 @@ def test_cross_entropy_with_a_class_out_of_range_names_it_and_the_number_of_clas
 
 @pytest.mark.parametrize("target", [1.0, True, "1", None])
 def test_cross_entropy_refuses_a_class_that_is_not_an_int(target):
-    with pytest.raises(ValueError, match="must be an int class index"):
+    with pytest.raises(TypeError, match="must be an int class index"):
         cross_entropy([Value(0.0)] * 3, target)
 
 
