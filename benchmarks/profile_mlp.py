@@ -7,6 +7,10 @@ The phases (forward through the model, the loss, zero_grad, backward, the SGD up
 with time.perf_counter and no profiler, so they are not distorted; cProfile then names the
 functions, sorted by their own time (tottime). cProfile charges a fixed cost to every Python call,
 so it inflates code made of many small calls: read its list for order, the phases for size.
+
+Last, the cost of the graph scopes nn enters on every module call (they let `draw_graph` box each
+neuron and layer): whole steps, alternately with the scopes and with `Module.__call__` replaced
+by a plain call of `forward`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from engines import ChainruleTrainer
 from problem import ALPHA, LEARNING_RATE, make_problem
 
 from autograd import topological_order
+from nn import Module
 
 
 def phase_times(trainer: ChainruleTrainer, steps: int) -> tuple[dict[str, float], int]:
@@ -61,6 +66,27 @@ def phase_times(trainer: ChainruleTrainer, steps: int) -> tuple[dict[str, float]
     return {name: statistics.median(times) for name, times in phases.items()}, nodes
 
 
+def scope_cost(trainer: ChainruleTrainer, steps: int) -> tuple[float, float]:
+    """Median seconds of a whole step with nn's graph scopes, and without them."""
+
+    def without_scopes(module: Module, *args: object, **kwargs: object) -> object:
+        return module.forward(*args, **kwargs)
+
+    with_scopes = Module.__call__
+    times: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for _ in range(steps):
+            for scoped in (True, False):
+                Module.__call__ = with_scopes if scoped else without_scopes
+                gc.collect()
+                start = time.perf_counter()
+                trainer.step()
+                times[scoped].append(time.perf_counter() - start)
+    finally:
+        Module.__call__ = with_scopes
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5, help="training steps to time and profile")
@@ -84,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     profiler.disable()
     print(f"\ncProfile over {args.steps} steps, by own time (tottime):")
     pstats.Stats(profiler).strip_dirs().sort_stats("tottime").print_stats(args.top)
+
+    scoped, bare = scope_cost(trainer, max(args.steps, 9))
+    print(
+        f"graph scopes: a step takes {scoped * 1e3:.1f} ms with them, {bare * 1e3:.1f} ms "
+        f"without: they cost {(scoped - bare) / scoped:.0%} of the step"
+    )
     return 0
 
 
