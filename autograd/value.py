@@ -428,8 +428,10 @@ class graph_scope:  # noqa: N801 - a context manager, named as the function form
     """Tag every node made inside the block with a `Scope` for `owner`, for graph drawing.
 
     Scopes nest (an MLP's scope holds its layers', which hold their neurons'); a node keeps the
-    innermost one, and `Scope.parent` leads outwards. Costs one object per block, not per node;
-    a class rather than a generator-based context manager, as nn enters one per neuron call.
+    innermost one, and `Scope.parent` leads outwards. It costs nothing per node, and nothing
+    per block when the same `graph_scope` object is entered again inside the same outer scope:
+    nn keeps one per module and enters it on every call, so every call of a module shares one
+    `Scope`.
 
     >>> with graph_scope("neuron") as scope:
     ...     y = Value(1.0) * 2
@@ -437,21 +439,26 @@ class graph_scope:  # noqa: N801 - a context manager, named as the function form
     (True, 'neuron')
     """
 
-    __slots__ = ("_owner", "_name", "_outer")
+    __slots__ = ("_owner", "_name", "_last")
 
     def __init__(self, owner: Any, name: str | None = None) -> None:
         self._owner = owner
         self._name = name if name is not None else str(owner)
+        self._last: Scope | None = None
 
     def __enter__(self) -> Scope:
         global _scope
-        self._outer = _scope
-        _scope = Scope(self._owner, self._name, _scope)
-        return _scope
+        # Entered again inside the same outer scope (a module called once per example), it
+        # hands out the same Scope: nothing is allocated per call.
+        scope = self._last
+        if scope is None or scope.parent is not _scope:
+            scope = self._last = Scope(self._owner, self._name, _scope)
+        _scope = scope
+        return scope
 
     def __exit__(self, *exception: object) -> None:
         global _scope
-        _scope = self._outer
+        _scope = _scope.parent
 
 
 def current_scope() -> Scope | None:

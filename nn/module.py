@@ -49,10 +49,14 @@ class Module:
     """
 
     config_keys: ClassVar[tuple[str, ...]] = ()  # the constructor arguments `save` records
-    _scope_name: str | None = None  # the name graph drawings give it; None: its class name
+    _scope_name: str | None = None  # the name graph drawings give it (None: its class name),
+    # read at the first call, when the module makes the `graph_scope` it enters on every call
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with graph_scope(self, self._scope_name or type(self).__name__):
+        scope = self.__dict__.get("_graph_scope")
+        if scope is None:
+            scope = self._graph_scope = graph_scope(self, self._scope_name or type(self).__name__)
+        with scope:
             return self.forward(*args, **kwargs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:

@@ -124,6 +124,13 @@ def test_calling_a_module_runs_forward_inside_a_scope_named_after_its_class():
     assert y.scope.owner is model and y.scope.name == "Tiny" and y.scope.parent is None
 
 
+def test_every_call_of_a_module_records_the_same_scope_and_parameters_ignore_it():
+    model = MLP(2, [3, 1], seed=0)
+    first, second = model([1.0, 2.0]), model([0.5, -1.0])
+    assert first.scope is second.scope and first.scope.name == "neuron 0"
+    assert len(model.parameters()) == 13
+
+
 def test_a_module_without_forward_says_so():
     with pytest.raises(NotImplementedError, match="Module does not define forward"):
         Module()(1.0)
