@@ -1,6 +1,7 @@
 """chainrule's autograd: scalar reverse-mode automatic differentiation."""
 
 from autograd.backward import adjoints, topological_order
+from autograd.collector import gc_paused
 from autograd.functional import (
     GradcheckError,
     grad,
@@ -32,6 +33,7 @@ __all__ = [
     "current_scope",
     "dot",
     "draw_graph",
+    "gc_paused",
     "grad",
     "gradcheck",
     "gradgradcheck",

@@ -32,8 +32,8 @@ from workloads import (
     depth_row,
     memory_rows,
     mlp_rows,
+    scaling_inside_gc_paused_rows,
     scaling_rows,
-    scaling_without_collector_row,
     wide_rows,
 )
 
@@ -91,6 +91,7 @@ def targets(rows: dict[str, Row], config: Config) -> list[Target]:
             f"scaling: chainrule t/node at {config.scaling[-1]:,} / at {config.scaling[0]:,}",
             growth.values["chainrule"],
             1.5,
+            f"inside autograd.gc_paused(): {_text(rows['growth_gc_paused'].values['chainrule'])}",
         ),
     ]
 
@@ -135,7 +136,9 @@ def measure_everything(config: Config, engines: list, missing: dict[str, str]) -
     for n, row in zip(config.scaling, scaling):
         rows[f"scaling_{n}"] = row
     rows["growth"] = growth
-    rows["growth_collector_paused"] = scaling_without_collector_row(engines, config, reach)
+    paused_short, paused_long, paused_growth = scaling_inside_gc_paused_rows(engines, config, reach)
+    rows["scaling_paused_shortest"], rows["scaling_paused_longest"] = paused_short, paused_long
+    rows["growth_gc_paused"] = paused_growth
     for row in rows.values():
         for name in missing:
             row.values[name] = "n/a"
