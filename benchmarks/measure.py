@@ -185,3 +185,34 @@ def _rss_step(engine_class: str) -> dict[str, float]:
     loss = trainer.loss()
     loss.backward()
     return {"step_peak": _rss() - base}
+
+
+def first_backward(engine_class: str, n: int, calls: int = 14) -> dict[str, float]:
+    """Seconds of a fresh interpreter's first backward() on the wide graph of n squares, and the
+    median of its last five of `calls` calls (each on a new graph).
+
+    The benchmark's own warm-up hides the first calls, but a program that builds one large graph
+    and calls backward() once meets them: CPython 3.11 specializes a function's bytecode only
+    after its eighth call.
+    """
+    return _in_fresh_interpreter(f"_first_backward({engine_class!r}, {n}, {calls})")
+
+
+def _first_backward(engine_class: str, n: int, calls: int) -> dict[str, float]:
+    import operator
+    import time
+
+    import engines
+    from problem import pairwise, wide_inputs
+
+    engine = getattr(engines, engine_class)()
+    xs = wide_inputs(n)
+    seconds = []
+    for _ in range(calls):
+        total = pairwise([v * v for v in (engine.leaf(x) for x in xs)], operator.add)
+        gc.collect()
+        start = time.perf_counter()
+        engine.backward(total)
+        seconds.append(time.perf_counter() - start)
+        del total
+    return {"first": seconds[0], "later": statistics.median(seconds[-5:])}

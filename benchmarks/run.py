@@ -30,6 +30,7 @@ from workloads import (
     chain_rows,
     deepest_chains,
     depth_row,
+    first_backward_rows,
     memory_rows,
     mlp_rows,
     scaling_inside_gc_paused_rows,
@@ -131,6 +132,8 @@ def measure_everything(config: Config, engines: list, missing: dict[str, str]) -
     memory = memory_rows(engines, problem, config)
     rows["memory_forward"], rows["memory_backward"], rows["memory_step"] = memory
     rows["depth"] = depth_row(reach)
+    say("first backward() in a fresh interpreter")
+    rows["first_backward"], rows["later_backward"] = first_backward_rows(engines, config)
     say("scaling")
     *scaling, growth = scaling_rows(engines, config, reach)
     for n, row in zip(config.scaling, scaling):

@@ -17,6 +17,7 @@ from measure import (
     alternate,
     chain_memory,
     deepest_chain,
+    first_backward,
     median,
     rss_memory,
     step_peak_memory,
@@ -161,6 +162,24 @@ def memory_rows(engines: list[Any], problem: Problem, config: Config) -> list[Ro
         trainer = engine.trainer(problem)
         peak.values[engine.name] = step_peak_memory(trainer) / 1024
     return [forward, backward, peak]
+
+
+# The pure-Python engines, whose bytecode CPython specializes as it runs (torch's loop is C++).
+PYTHON_ENGINE_CLASSES = {"chainrule": "ChainruleEngine", "micrograd": "MicrogradEngine"}
+
+
+def first_backward_rows(engines: list[Any], config: Config) -> list[Row]:
+    """Milliseconds of the first backward() in a fresh interpreter, and of later calls, on the
+    wide graph (backward only)."""
+    n = config.wide
+    first = Row(f"first backward(), fresh interpreter, wide n={n:,}", "ms", {}, timed=False)
+    later = Row("backward(), calls 10 to 14 of that interpreter", "ms", {}, timed=False)
+    for engine in engines:
+        if engine.name in PYTHON_ENGINE_CLASSES:
+            figures = first_backward(PYTHON_ENGINE_CLASSES[engine.name], n)
+            first.values[engine.name] = figures["first"] * 1e3
+            later.values[engine.name] = figures["later"] * 1e3
+    return [first, later]
 
 
 def deepest_chains(engines: list[Any], config: Config) -> dict[str, tuple[int, str | None]]:

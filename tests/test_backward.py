@@ -1,6 +1,8 @@
 """Backpropagation: gradients of random graphs, ordering, accumulation, depth."""
 
 import math
+import subprocess
+import sys
 
 import pytest
 from hypothesis import assume, find, given
@@ -211,3 +213,18 @@ def test_one_node_with_a_hundred_thousand_parents():
     (total * total).backward()
     assert total.data == math.fsum(range(100_000))
     assert all(x.grad == 2 * total.data for x in xs)
+
+
+def test_importing_autograd_leaves_the_backward_sweep_specialized():
+    # CPython specializes bytecode only after a function's first calls; autograd makes those
+    # calls at import, so a program's first backward() over a large graph runs the fast path.
+    program = (
+        "import dis; from autograd.backward import backpropagate as f; "
+        "plain = [i.opname for i in dis.get_instructions(f)]; "
+        "adaptive = [i.opname for i in dis.get_instructions(f, adaptive=True)]; "
+        "print(sum(p != a for p, a in zip(plain, adaptive)))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert int(completed.stdout) > 0
