@@ -149,7 +149,7 @@ class Value:
         if type(other) is Value:
             out = self.data + other.data
             if _recording:
-                return Value(out, "", rules.ADD, self, 1.0, other, 1.0)
+                return _node(out, rules.ADD, self, 1.0, other, 1.0)
             return Value(out)
         if type(other) is not float:
             other = _number_or_none(other)
@@ -157,7 +157,7 @@ class Value:
                 return NotImplemented
         out = self.data + other
         if _recording:
-            return Value(out, "", rules.ADD_CONSTANT, self, 1.0)
+            return _node(out, rules.ADD_CONSTANT, self, 1.0, None, None)
         return Value(out)
 
     __radd__ = __add__
@@ -175,14 +175,14 @@ class Value:
         if type(other) is Value:
             x, y = self.data, other.data
             if _recording:
-                return Value(x * y, "", rules.MUL, self, y, other, x)
+                return _node(x * y, rules.MUL, self, y, other, x)
             return Value(x * y)
         if type(other) is not float:
             other = _number_or_none(other)
             if other is None:
                 return NotImplemented
         if _recording:
-            return Value(self.data * other, "", rules.MUL_CONSTANT, self, other)
+            return _node(self.data * other, rules.MUL_CONSTANT, self, other, None, None)
         return Value(self.data * other)
 
     __rmul__ = __mul__
@@ -277,12 +277,36 @@ def _number_or_none(c: Any) -> float | None:
 
 
 # --- making nodes ---------------------------------------------------------------------------------
+_new_object = object.__new__
+
+
+def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Value | None, db: Any) -> Value:
+    """A recorded node, its slots set as `Value.__init__` sets them (n-ary nodes then set `_more`).
+
+    Skipping the call to `__init__` (which CPython 3.11 makes from C, outside its fast path for
+    calls between Python functions) saves about a seventh of the time of `a + b` or `a * b`.
+    """
+    node = _new_object(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node._op = rule
+    node._a = a
+    node._da = da
+    node._b = b
+    node._db = db
+    node._more = None
+    node._scope = _scope
+    node._pending = 0
+    return node
+
+
 def _apply1(rule: Rule, a: Value) -> Value:
     x = a.data
     out = rule.forward(x)
     if _recording:
         (da,) = rule.derivatives(out, x)
-        return Value(out, "", rule, a, da)
+        return _node(out, rule, a, da, None, None)
     return Value(out)
 
 
@@ -291,7 +315,7 @@ def _apply2(rule: Rule, a: Value, b: Value) -> Value:
     out = rule.forward(x, y)
     if _recording:
         da, db = rule.derivatives(out, x, y)
-        return Value(out, "", rule, a, da, b, db)
+        return _node(out, rule, a, da, b, db)
     return Value(out)
 
 
@@ -304,7 +328,7 @@ def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
     out = rule.forward(x, c)
     if _recording:
         (da,) = rule.derivatives(out, x, c)
-        return Value(out, "", rule.bind(c) if bind else rule, a, da)
+        return _node(out, rule.bind(c) if bind else rule, a, da, None, None)
     return Value(out)
 
 
@@ -371,7 +395,7 @@ _ONLY_VALUES = {Value}
 def _n_ary_node(out: float, rule: Rule, parents: tuple, locals_: tuple) -> Value:
     if not _recording:
         return Value(out)
-    node = Value(out, "", rule)
+    node = _node(out, rule, None, None, None, None)
     node._more = (parents, locals_)
     return node
 

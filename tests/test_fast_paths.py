@@ -72,3 +72,22 @@ def test_dot_of_values_matches_its_table_entry(pairs):
     assert out.data == rules.DOT.forward(*data)
     assert out.parents == tuple(weights + inputs)
     assert out.local_derivatives == rules.DOT.derivatives(out.data, *data)
+
+
+NODE_MAKERS = {
+    **{name: (lambda op=op: op(Value(1.5), Value(2.0))) for name, (op, _, _) in CASES.items()},
+    "tanh (rule table, one parent)": lambda: Value(0.3).tanh(),
+    "Value - Value (rule table, two parents)": lambda: Value(1.5) - Value(2.0),
+    "Value ** number (bound rule)": lambda: Value(1.5) ** 3,
+    "dot (n-ary)": lambda: dot([Value(1.5), Value(2.0)], [0.5, -1.0]),
+}
+
+
+@pytest.mark.parametrize("maker", sorted(NODE_MAKERS))
+def test_nodes_made_without_init_set_every_slot_as_init_does(maker):
+    node = NODE_MAKERS[maker]()
+    reference = Value(node.data, "", node._op)
+    for slot in Value.__slots__:
+        if slot not in ("_a", "_da", "_b", "_db", "_more"):  # the parents differ by design
+            assert getattr(node, slot) == getattr(reference, slot), slot
+    assert type(node.data) is float and node.parents and node.grad == 0.0
