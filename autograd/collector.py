@@ -23,10 +23,11 @@ _resume = False  # whether the collector was on when the outermost of them began
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector inside the block; resume it when the last block ends.
 
-    Worth it for graphs of 10^5 nodes and more, where it takes a chain of 10^6 nodes from about
-    1.4 to 0.6 microseconds per node. Reference counting goes on freeing everything as usual; only
-    reference cycles made inside the block wait until the collector is back. Gradients taken with
-    `create_graph=True` can form such cycles (a node's `.grad` may refer back to the node).
+    Worth it for graphs of 10^5 nodes and more: on a chain of 10^6 ops it takes the time per node
+    from about 1.3 to 0.5 microseconds (`python benchmarks/run.py`). Reference counting goes on
+    freeing everything as usual; only reference cycles made inside the block wait until the
+    collector is back. Gradients taken with `create_graph=True` can form such cycles (a node's
+    `.grad` may refer back to the node).
 
     The collector is one switch for the whole process: blocks may nest and may overlap across
     threads, and the collector resumes when the last open block ends, and only if it was on
