@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gc
 import json
+import operator
 import os
 import statistics
 import subprocess
 import sys
+import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -199,9 +201,6 @@ def first_backward(engine_class: str, n: int, calls: int = 14) -> dict[str, floa
 
 
 def _first_backward(engine_class: str, n: int, calls: int) -> dict[str, float]:
-    import operator
-    import time
-
     import engines
     from problem import pairwise, wide_inputs
 

@@ -165,7 +165,7 @@ def memory_rows(engines: list[Any], problem: Problem, config: Config) -> list[Ro
 
 
 # The pure-Python engines, whose bytecode CPython specializes as it runs (torch's loop is C++).
-PYTHON_ENGINE_CLASSES = {"chainrule": "ChainruleEngine", "micrograd": "MicrogradEngine"}
+PYTHON_ENGINES = ("chainrule", "micrograd")
 
 
 def first_backward_rows(engines: list[Any], config: Config) -> list[Row]:
@@ -175,8 +175,8 @@ def first_backward_rows(engines: list[Any], config: Config) -> list[Row]:
     first = Row(f"first backward(), fresh interpreter, wide n={n:,}", "ms", {}, timed=False)
     later = Row("backward(), calls 10 to 14 of that interpreter", "ms", {}, timed=False)
     for engine in engines:
-        if engine.name in PYTHON_ENGINE_CLASSES:
-            figures = first_backward(PYTHON_ENGINE_CLASSES[engine.name], n)
+        if engine.name in PYTHON_ENGINES:
+            figures = first_backward(type(engine).__name__, n)
             first.values[engine.name] = figures["first"] * 1e3
             later.values[engine.name] = figures["later"] * 1e3
     return [first, later]
@@ -204,26 +204,31 @@ def depth_row(reach: Reach) -> Row:
     return row
 
 
-def scaling_rows(engines: list[Any], config: Config, reach: Reach) -> list[Row]:
+def _scaling(
+    chosen: list[Any], lengths: tuple[int, ...], config: Config, reach: Reach, where: str
+) -> list[Row]:
     """Nanoseconds per node of the chain at each length, and the ratio longest / shortest."""
-    chosen = [e for e in engines if e.name in ("chainrule", "micrograd", "floor")]
     rows = [
         _row(
-            f"scaling n={n:,}",
+            f"scaling n={n:,}{where}",
             "ns/node",
             1e9,
             _chain_samples(chosen, n, config, reach, config.scaling_repeats),
         )
-        for n in config.scaling
+        for n in lengths
     ]
     first, last = rows[0], rows[-1]
-    growth = Row(
-        f"scaling t({config.scaling[-1]:,})/t({config.scaling[0]:,})", "x", {}, timed=False
-    )
+    growth = Row(f"scaling t({lengths[-1]:,})/t({lengths[0]:,}){where}", "x", {}, timed=False)
     for e in chosen:
         a, b = first.values.get(e.name), last.values.get(e.name)
         growth.values[e.name] = "-" if isinstance(a, str) or isinstance(b, str) else b / a
     return [*rows, growth]
+
+
+def scaling_rows(engines: list[Any], config: Config, reach: Reach) -> list[Row]:
+    """Nanoseconds per node of the chain at each length, and the ratio longest / shortest."""
+    chosen = [e for e in engines if e.name in ("chainrule", "micrograd", "floor")]
+    return _scaling(chosen, config.scaling, config, reach, "")
 
 
 def scaling_inside_gc_paused_rows(engines: list[Any], config: Config, reach: Reach) -> list[Row]:
@@ -240,17 +245,4 @@ def scaling_inside_gc_paused_rows(engines: list[Any], config: Config, reach: Rea
     chosen = [e for e in engines if e.name == "chainrule"]
     lengths = (config.scaling[0], config.scaling[-1])
     with gc_paused():
-        rows = [
-            _row(
-                f"scaling n={n:,}, inside gc_paused()",
-                "ns/node",
-                1e9,
-                _chain_samples(chosen, n, config, reach, config.scaling_repeats),
-            )
-            for n in lengths
-        ]
-    growth = Row(
-        f"scaling t({lengths[1]:,})/t({lengths[0]:,}), inside gc_paused()", "x", {}, timed=False
-    )
-    growth.values["chainrule"] = rows[1].values["chainrule"] / rows[0].values["chainrule"]
-    return [*rows, growth]
+        return _scaling(chosen, lengths, config, reach, ", inside gc_paused()")
