@@ -13,16 +13,8 @@ from autograd.functional import (
     jacobian,
     value_and_grad,
 )
-from autograd.value import (
-    Scope,
-    Value,
-    current_scope,
-    dot,
-    graph_scope,
-    is_grad_enabled,
-    no_grad,
-    sum_values,
-)
+from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
+from autograd.value import Value, dot, sum_values
 from autograd.viz import draw_graph, save_graph
 
 __all__ = [

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from autograd.value import Value, dot
+
+# The sweeps keep their bookkeeping on the nodes (`_pending`) and add into `.grad`: two threads
+# sweeping graphs that share nodes (one model trained from two threads) would corrupt each other's
+# counts and lose updates to a shared `.grad`. One lock makes them take turns; under the GIL they
+# could not run at once anyway, and a sweep takes it once, not per node. Re-entrant, because
+# `backward(create_graph=True)` orders the graph through `topological_order`.
+_sweeping = threading.RLock()
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -18,6 +26,11 @@ def topological_order(root: Value) -> list[Value]:
     >>> [node is expected for node, expected in zip(topological_order(c), (c, b, a))]
     [True, True, True]
     """
+    with _sweeping:
+        return _ordered(root)
+
+
+def _ordered(root: Value) -> list[Value]:
     # First pass: count, on each node, how many edges of this graph lead out of it.
     visited = [root]
     stack = [root]
@@ -64,9 +77,14 @@ def backpropagate(root: Value, create_graph: bool = False) -> None:
     This is `topological_order` with the sweep done as each node comes out of the order, which
     saves a pass and a list over a million-node graph.
     """
-    if create_graph:
-        _backpropagate_values(root)
-        return
+    with _sweeping:
+        if create_graph:
+            _backpropagate_values(root)
+        else:
+            _backpropagate_floats(root)
+
+
+def _backpropagate_floats(root: Value) -> None:
     stack = [root]
     pop, push = stack.pop, stack.append
     try:

@@ -13,7 +13,8 @@ from numbers import Real
 from typing import Any
 
 from autograd.backward import adjoints
-from autograd.value import Value, no_grad
+from autograd.modes import no_grad
+from autograd.value import Value
 
 Argnums = int | Sequence[int] | None
 

@@ -50,6 +50,8 @@ class Rule:
 
 
 # Bound rules are made once per (rule, number): `x ** 2` in a loop should not build a Rule per node.
+# Shared by every thread: two threads binding the same number at once make two equal rules, and
+# one of them is kept (a dict's get and set are atomic under the GIL), which is harmless.
 _BOUND_RULES: dict[tuple[str, float], Rule] = {}
 _MAX_BOUND_RULES = 1024
 

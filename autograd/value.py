@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from numbers import Real
 from typing import Any
 
 from autograd import rules
+from autograd.modes import Scope, _no_grad_blocks, _scope_blocks, grad_enabled_here, scope_here
 from autograd.rules import Rule
 
 Number = int | float
-
-_recording = True  # False inside no_grad(): results are constants with no parents
-_scope: Scope | None = None  # the innermost graph_scope(); every new node remembers it
 
 
 def _to_float(data: Any, what: str = "Value") -> float:
@@ -60,7 +57,7 @@ class Value:
         self._b = _b  # second parent and d(self)/d(second parent)
         self._db = _db
         self._more = None
-        self._scope = _scope
+        self._scope = scope_here() if _scope_blocks else None
         self._pending = 0  # consumers not yet visited; used only while ordering the graph
 
     # --- inspection -------------------------------------------------------------------------
@@ -148,7 +145,7 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             out = self.data + other.data
-            if _recording:
+            if not _no_grad_blocks or grad_enabled_here():
                 return _node(out, rules.ADD, self, 1.0, other, 1.0)
             return Value(out)
         if type(other) is not float:
@@ -156,7 +153,7 @@ class Value:
             if other is None:
                 return NotImplemented
         out = self.data + other
-        if _recording:
+        if not _no_grad_blocks or grad_enabled_here():
             return _node(out, rules.ADD_CONSTANT, self, 1.0, None, None)
         return Value(out)
 
@@ -174,14 +171,14 @@ class Value:
     def __mul__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             x, y = self.data, other.data
-            if _recording:
+            if not _no_grad_blocks or grad_enabled_here():
                 return _node(x * y, rules.MUL, self, y, other, x)
             return Value(x * y)
         if type(other) is not float:
             other = _number_or_none(other)
             if other is None:
                 return NotImplemented
-        if _recording:
+        if not _no_grad_blocks or grad_enabled_here():
             return _node(self.data * other, rules.MUL_CONSTANT, self, other, None, None)
         return Value(self.data * other)
 
@@ -296,7 +293,7 @@ def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Value | None, db
     node._b = b
     node._db = db
     node._more = None
-    node._scope = _scope
+    node._scope = scope_here() if _scope_blocks else None
     node._pending = 0
     return node
 
@@ -304,7 +301,7 @@ def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Value | None, db
 def _apply1(rule: Rule, a: Value) -> Value:
     x = a.data
     out = rule.forward(x)
-    if _recording:
+    if not _no_grad_blocks or grad_enabled_here():
         (da,) = rule.derivatives(out, x)
         return _node(out, rule, a, da, None, None)
     return Value(out)
@@ -313,7 +310,7 @@ def _apply1(rule: Rule, a: Value) -> Value:
 def _apply2(rule: Rule, a: Value, b: Value) -> Value:
     x, y = a.data, b.data
     out = rule.forward(x, y)
-    if _recording:
+    if not _no_grad_blocks or grad_enabled_here():
         da, db = rule.derivatives(out, x, y)
         return _node(out, rule, a, da, b, db)
     return Value(out)
@@ -326,7 +323,7 @@ def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
             return NotImplemented
     x = a.data
     out = rule.forward(x, c)
-    if _recording:
+    if not _no_grad_blocks or grad_enabled_here():
         (da,) = rule.derivatives(out, x, c)
         return _node(out, rule.bind(c) if bind else rule, a, da, None, None)
     return Value(out)
@@ -335,7 +332,9 @@ def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
 def _apply_n(rule: Rule, nodes: tuple) -> Value:
     datas = tuple(node.data for node in nodes)
     out = rule.forward(*datas)
-    return _n_ary_node(out, rule, nodes, rule.derivatives(out, *datas) if _recording else ())
+    if not _no_grad_blocks or grad_enabled_here():
+        return _n_ary_node(out, rule, nodes, rule.derivatives(out, *datas))
+    return Value(out)
 
 
 def _as_values(items: Iterable[Value | Number], what: str) -> tuple:
@@ -393,98 +392,8 @@ _ONLY_VALUES = {Value}
 
 
 def _n_ary_node(out: float, rule: Rule, parents: tuple, locals_: tuple) -> Value:
-    if not _recording:
+    if _no_grad_blocks and not grad_enabled_here():
         return Value(out)
     node = _node(out, rule, None, None, None, None)
     node._more = (parents, locals_)
     return node
-
-
-# --- recording modes ------------------------------------------------------------------
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Record no graph inside the block: results are constants with no parents.
-
-    >>> with no_grad():
-    ...     y = Value(2.0) * 3
-    >>> y.parents
-    ()
-    """
-    global _recording
-    previous = _recording
-    _recording = False
-    try:
-        yield
-    finally:
-        _recording = previous
-
-
-def is_grad_enabled() -> bool:
-    """Whether new operations record the graph (False inside `no_grad()`)."""
-    return _recording
-
-
-class Scope:
-    """Who made a node: an owner (a module, or any name), inside its enclosing scope."""
-
-    __slots__ = ("owner", "name", "parent")
-
-    def __init__(self, owner: Any, name: str, parent: Scope | None) -> None:
-        self.owner = owner
-        self.name = name
-        self.parent = parent
-
-    @property
-    def path(self) -> tuple[Scope, ...]:
-        """The scopes from the outermost to this one."""
-        chain = []
-        scope: Scope | None = self
-        while scope is not None:
-            chain.append(scope)
-            scope = scope.parent
-        return tuple(reversed(chain))
-
-    def __repr__(self) -> str:
-        return "Scope(" + "/".join(scope.name for scope in self.path) + ")"
-
-
-class graph_scope:  # noqa: N801 - a context manager, named as the function form it replaces
-    """Tag every node made inside the block with a `Scope` for `owner`, for graph drawing.
-
-    Scopes nest (an MLP's scope holds its layers', which hold their neurons'); a node keeps the
-    innermost one, and `Scope.parent` leads outwards. It costs nothing per node, and nothing
-    per block when the same `graph_scope` object is entered again inside the same outer scope:
-    nn keeps one per module and enters it on every call, so every call of a module shares one
-    `Scope`.
-
-    >>> with graph_scope("neuron") as scope:
-    ...     y = Value(1.0) * 2
-    >>> y.scope is scope, scope.name
-    (True, 'neuron')
-    """
-
-    __slots__ = ("_owner", "_name", "_last")
-
-    def __init__(self, owner: Any, name: str | None = None) -> None:
-        self._owner = owner
-        self._name = name if name is not None else str(owner)
-        self._last: Scope | None = None
-
-    def __enter__(self) -> Scope:
-        global _scope
-        # Entered again inside the same outer scope (a module called once per example), it
-        # hands out the same Scope: nothing is allocated per call.
-        scope = self._last
-        if scope is None or scope.parent is not _scope:
-            scope = self._last = Scope(self._owner, self._name, _scope)
-        _scope = scope
-        return scope
-
-    def __exit__(self, *exception: object) -> None:
-        global _scope
-        _scope = _scope.parent
-
-
-def current_scope() -> Scope | None:
-    """The innermost active `graph_scope`, or None."""
-    return _scope

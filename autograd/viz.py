@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograd.backward import topological_order
-from autograd.value import Scope, Value
+from autograd.modes import Scope
+from autograd.value import Value
 
 if TYPE_CHECKING:
     import graphviz

@@ -219,7 +219,7 @@ def test_importing_autograd_leaves_the_backward_sweep_specialized():
     # CPython specializes bytecode only after a function's first calls; autograd makes those
     # calls at import, so a program's first backward() over a large graph runs the fast path.
     program = (
-        "import dis; from autograd.backward import backpropagate as f; "
+        "import dis; from autograd.backward import _backpropagate_floats as f; "
         "plain = [i.opname for i in dis.get_instructions(f)]; "
         "adaptive = [i.opname for i in dis.get_instructions(f, adaptive=True)]; "
         "print(sum(p != a for p, a in zip(plain, adaptive)))"
