@@ -13,6 +13,7 @@ from autograd.functional import (
     jacobian,
     value_and_grad,
 )
+from autograd.stepthrough import explain, step_through, steps
 from autograd.value import (
     Scope,
     Value,
@@ -33,6 +34,7 @@ __all__ = [
     "current_scope",
     "dot",
     "draw_graph",
+    "explain",
     "gc_paused",
     "grad",
     "gradcheck",
@@ -45,6 +47,8 @@ __all__ = [
     "jacobian",
     "no_grad",
     "save_graph",
+    "step_through",
+    "steps",
     "sum_values",
     "topological_order",
     "value_and_grad",
