@@ -112,7 +112,6 @@
   slider.addEventListener("input", () => go(Number(slider.value)));
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
-    if (event.target === slider && event.key.startsWith("Arrow")) return;  // the slider moves itself
     const moves = {
       ArrowRight: () => go(position + 1),
       ArrowLeft: () => go(position - 1),
