@@ -23,11 +23,18 @@
   }
   const marks = ["computed", "visited", "current", "target", "active"];
 
-  // Fit a drawing up to twice as wide as the page; scroll a larger one at its own size.
+  // Zoom: the drawing starts as wide as the page, but no smaller than half its own size
+  // (a larger graph scrolls); Fit shows all of it.
   const drawing = graph.querySelector("svg");
-  if (drawing && drawing.getBoundingClientRect().width <= 2 * graph.clientWidth) {
-    graph.classList.add("fit");
+  const naturalWidth = drawing.getBoundingClientRect().width;
+  const fitScale = () => (graph.clientWidth - 2) / naturalWidth;
+  let scale = 1;
+  function zoom(to) {
+    scale = Math.max(0.05, Math.min(4, to));
+    drawing.style.width = naturalWidth * scale + "px";
+    drawing.style.height = "auto";
   }
+  zoom(Math.max(0.5, Math.min(1, fitScale())));
 
   let position = 0;
   let timer = null;
@@ -104,6 +111,9 @@
     render();
   }
 
+  $("zoom-in").addEventListener("click", () => zoom(scale * 1.25));
+  $("zoom-out").addEventListener("click", () => zoom(scale / 1.25));
+  $("zoom-fit").addEventListener("click", () => zoom(fitScale()));
   $("next").addEventListener("click", () => go(position + 1));
   $("back").addEventListener("click", () => go(position - 1));
   $("play").addEventListener("click", togglePlay);

@@ -220,3 +220,17 @@ def test_the_page_jupyter_shows_works_inside_its_frame(chromium, tmp_path):
     assert frame.locator("#arithmetic").inner_text() == "n1 = x1 * w1 = 1.5 * -0.8 = -1.2"
     assert visit.requests == [visit.url] and visit.errors == []
     visit.page.close()
+
+
+def test_zoom_fits_the_drawing_to_the_page_and_scales_it_by_steps(visit):
+    page = visit(neuron())
+    width = "() => document.querySelector('#graph svg').getBoundingClientRect().width"
+    room = page.page.evaluate("() => document.getElementById('graph').clientWidth")
+    page.page.click("#zoom-fit")
+    fitted = page.page.evaluate(width)
+    assert room - 5 <= fitted <= room
+    page.page.click("#zoom-in")
+    assert page.page.evaluate(width) == pytest.approx(fitted * 1.25, rel=1e-3)
+    page.page.click("#zoom-out")
+    page.page.click("#zoom-out")
+    assert page.page.evaluate(width) == pytest.approx(fitted / 1.25, rel=1e-3)
