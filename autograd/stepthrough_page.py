@@ -71,6 +71,7 @@ def build_page(
             text = number(record.after)
             if len(text) > len(widest.get(record.parent, "")):
                 widest[record.parent] = text
+    names = {record.node: record.name for record in records if isinstance(record, ForwardStep)}
     drawing = _layout(
         root,
         "step_through",
@@ -78,14 +79,13 @@ def build_page(
         max_nodes=max_nodes,
         collapse=collapse,
         grad_text=lambda node: widest[node],
-        names={record.node: record.name for record in records if isinstance(record, ForwardStep)},
+        names=names,
     )
     svg = drawing.graph.pipe(format="svg").decode("utf-8")
     svg = svg[svg.index("<svg") :]
     frames = _frames(records, drawing)
     data = {"frames": frames, "forward": sum(f["phase"] == "forward" for f in frames)}
-    root_name = records[[r.phase for r in records].index("backward")].parent_name
-    title = f"Backpropagation through {root_name}, step by step"
+    title = f"Backpropagation through {names[root]}, step by step"
     parts = {
         "title": html.escape(title),
         "css": _asset("stepthrough.css"),
@@ -146,8 +146,8 @@ def _frame(record: Step, drawing: Drawing) -> dict[str, Any]:
     else:
         node, sources, targets = record.child, [record.parent], [drawing.unit[record.parent]]
     unit, inlet = drawing.unit[node], drawing.inlet[node]
-    edges = [drawing.edge(source, node) for source in sources]
-    edges = [edge for edge in edges if not edge.startswith(f"{inlet}->")]  # inside a box
+    # No arrow is drawn between two nodes of one box.
+    edges = [drawing.edge(source, node) for source in sources if drawing.unit[source] != inlet]
     if inlet != unit:  # the operation's own arrow into its record
         edges.append(f"{inlet}->{unit}")
     sets = []
@@ -192,7 +192,9 @@ def _box_frame(parts: list[dict[str, Any]], drawing: Drawing) -> dict[str, Any]:
 def _title(record: Step) -> str:
     """The headline of a step: what happens, in words."""
     if isinstance(record, ForwardStep):
-        return f"{record.name} is an input" if not record.expression else f"computing {record.name}"
+        if not record.expression:
+            return f"{record.name} is a leaf (an input or a parameter): its value is given"
+        return f"computing {record.name} from its inputs"
     if record.child is None:
         name = record.parent_name
         return f"the sweep starts at {name}: d{name}/d{name} = 1"
