@@ -127,18 +127,18 @@ def steps(root: Value) -> list[Step]:
             grads[parent] = after
             records.append(
                 BackwardStep(
-                    visit,
-                    child,
-                    parent,
-                    names[child],
-                    names[parent],
-                    formula,
-                    local,
-                    upstream,
-                    product,
-                    before,
-                    after,
-                )  # fmt: skip
+                    visit=visit,
+                    child=child,
+                    parent=parent,
+                    child_name=names[child],
+                    parent_name=names[parent],
+                    local_formula=formula,
+                    local=local,
+                    upstream=upstream,
+                    product=product,
+                    before=before,
+                    after=after,
+                )
             )
     return records
 
@@ -179,12 +179,14 @@ def explain(root: Value, *, max_nodes: int | None = 500, file: TextIO | None = N
     for step in steps(root):
         if step.phase != phase:
             phase = step.phase
-            heading = {
-                "forward": "forward pass, each node after its inputs:",
-                "backward": "backward sweep, in the order backward() visits the nodes:",
-            }[phase]
-            print(heading, file=out)
+            print(_HEADINGS[phase], file=out)
         print(f"  {step}", file=out)
+
+
+_HEADINGS = {
+    "forward": "forward pass, each node after its inputs:",
+    "backward": "backward sweep, in the order backward() visits the nodes:",
+}
 
 
 def step_through(

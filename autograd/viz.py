@@ -89,7 +89,6 @@ class Drawing:
     """A drawn graph and where each node of it went, for pages that animate the drawing."""
 
     graph: graphviz.Digraph
-    order: list[Value]  # topological order, root first
     unit: dict[Value, str]  # node -> id of what stands for it: its record or its box
     inlet: dict[Value, str]  # node -> id the arrows from its parents end at (its operation node)
     boxes: dict[str, str]  # box id -> the scope path it stands for, "MLP/layer 0/neuron 2"
@@ -180,7 +179,7 @@ def _layout(
             graph.edge(source, target)
     if color_by_grad:
         graph.node("legend", _legend(order, bool(boxes)), shape="plaintext")
-    return Drawing(graph, order, unit, inlet, drawn_boxes)
+    return Drawing(graph, unit, inlet, drawn_boxes)
 
 
 def save_graph(root: Value, path: str | Path, **options: Any) -> Path:
