@@ -14,6 +14,7 @@ from autograd.functional import (
     value_and_grad,
 )
 from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
+from autograd.stepthrough import explain, step_through, steps
 from autograd.value import Value, dot, sum_values
 from autograd.viz import draw_graph, save_graph
 
@@ -25,6 +26,7 @@ __all__ = [
     "current_scope",
     "dot",
     "draw_graph",
+    "explain",
     "gc_paused",
     "grad",
     "gradcheck",
@@ -37,6 +39,8 @@ __all__ = [
     "jacobian",
     "no_grad",
     "save_graph",
+    "step_through",
+    "steps",
     "sum_values",
     "topological_order",
     "value_and_grad",

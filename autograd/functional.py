@@ -131,7 +131,7 @@ def grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., Any]:
 
 
 def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Callable[..., list]:
-    """J[i][j] = d f_i / d arg_j for a function returning a list of Values (all arguments when
+    """`J[i][j]` = d f_i / d arg_j for a function returning a list of Values (all arguments when
     argnums is None), by one reverse sweep per output.
 
     >>> jacobian(lambda x, y: [x * y, x + y])(2.0, 3.0)
@@ -153,7 +153,7 @@ def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Call
 
 
 def hessian(f: Callable[..., Value], argnums: Argnums = None) -> Callable[..., list]:
-    """H[i][j] = d2 f / d arg_i d arg_j (all arguments when argnums is None), by reverse over
+    """`H[i][j]` = d2 f / d arg_i d arg_j (all arguments when argnums is None), by reverse over
     reverse: the gradient is built as a graph with the same rules, then differentiated again.
 
     >>> hessian(lambda x, y: x * x * y)(3.0, 2.0)

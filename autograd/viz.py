@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,13 +73,54 @@ def draw_graph(
     >>> "{ a | data 2 | grad -3 }" in graph.source
     True
     """
+    return _layout(
+        root,
+        "draw_graph",
+        rankdir=rankdir,
+        show_grad=show_grad,
+        max_nodes=max_nodes,
+        collapse=collapse,
+        color_by_grad=color_by_grad,
+        show_order=show_order,
+    ).graph
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A drawn graph and where each node of it went, for pages that animate the drawing."""
+
+    graph: graphviz.Digraph
+    unit: dict[Value, str]  # node -> id of what stands for it: its record or its box
+    inlet: dict[Value, str]  # node -> id the arrows from its parents end at (its operation node)
+    boxes: dict[str, str]  # box id -> the scope path it stands for, "MLP/layer 0/neuron 2"
+
+    def edge(self, parent: Value, child: Value) -> str:
+        """The title Graphviz gives the arrow from `parent` into `child`: "source->target"."""
+        return f"{self.unit[parent]}->{self.inlet[child]}"
+
+
+def _layout(
+    root: Value,
+    caller: str,
+    *,
+    rankdir: str = "LR",
+    show_grad: bool = True,
+    max_nodes: int | None = 500,
+    collapse: int | str | None = None,
+    color_by_grad: bool = False,
+    show_order: bool = False,
+    grad_text: Callable[[Value], str] | None = None,
+    names: dict[Value, str] | None = None,
+) -> Drawing:
+    """`draw_graph`'s work; `caller` names the public function in error messages,
+    `grad_text(node)` replaces the grad a record shows and `names` the labels."""
     graphviz = _import_graphviz()
     if not isinstance(root, Value):
-        raise TypeError(f"draw_graph: expected a Value, got {type(root).__name__} {root!r}")
+        raise TypeError(f"{caller}: expected a Value, got {type(root).__name__} {root!r}")
     if rankdir not in _RANKDIRS:
-        raise ValueError(f"draw_graph: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
+        raise ValueError(f"{caller}: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
     order = topological_order(root)
-    group_of = _groups(order, collapse) if collapse is not None else {}
+    group_of = _groups(order, collapse, caller) if collapse is not None else {}
     boxes: dict[tuple, list[Value]] = {}
     for node in order:
         if node in group_of:
@@ -87,14 +129,16 @@ def draw_graph(
     if max_nodes is not None and drawn > max_nodes:
         after = f" ({drawn} after collapse={collapse!r})" if collapse is not None else ""
         raise ValueError(
-            f"draw_graph: the graph has {len(order)} nodes{after}, "
+            f"{caller}: the graph has {len(order)} nodes{after}, "
             f"more than max_nodes={max_nodes}; draw one box per scope with collapse='neuron', "
             "'layer' or a scope depth, or raise max_nodes (None for no limit)"
         )
 
     graph = _digraph_class(graphviz)(name="chainrule", format="svg")
     graph.attr(rankdir=rankdir)
-    unit: dict[Value, str] = {}  # node -> id of what stands for it: its record or its box
+    unit: dict[Value, str] = {}
+    inlet: dict[Value, str] = {}
+    drawn_boxes: dict[str, str] = {}
     # Boxes in reading order (neuron 2 before neuron 10), so Graphviz stacks them that way.
     for number, (key, members) in enumerate(sorted(boxes.items(), key=_reading_order)):
         largest = _largest([node.grad for node in members])
@@ -103,6 +147,8 @@ def draw_graph(
         fill = _fill(largest, color_by_grad)
         graph.node(f"g{number}", graphviz.nohtml(text), shape="box", **fill)
         unit.update((node, f"g{number}") for node in members)
+        inlet.update((node, f"g{number}") for node in members)
+        drawn_boxes[f"g{number}"] = "/".join(name for _, name in key)
     seen = set()  # arrows that touch a box are drawn once per pair
     for step, node in reversed(list(enumerate(order))):  # parents first
         if node in group_of:
@@ -110,9 +156,12 @@ def draw_graph(
         else:
             target = unit[node] = f"v{step}"
             fields = [f"#{step + 1}"] if show_order else []
-            fields += [_record_text(node.label)] if node.label else []
+            name = node.label if names is None else names[node]
+            fields += [_record_text(name)] if name else []
             fields += [f"data {_number(node.data)}"]
-            fields += [f"grad {_number(node.grad)}"] if show_grad else []
+            if show_grad:
+                grad = _number(node.grad) if grad_text is None else grad_text(node)
+                fields += [f"grad {grad}"]
             label = " | ".join(fields)
             label = "{ " + label + " }" if rankdir in ("LR", "RL") else label
             fill = _fill(_largest([node.grad]), color_by_grad)
@@ -121,6 +170,7 @@ def draw_graph(
                 graph.node(f"op{step}", graphviz.escape(node.op), fontsize="10", height="0.3")
                 graph.edge(f"op{step}", target)
                 target = f"op{step}"
+        inlet[node] = target
         for parent in node.parents:
             source = unit[parent]
             if node in group_of or parent in group_of:
@@ -130,7 +180,7 @@ def draw_graph(
             graph.edge(source, target)
     if color_by_grad:
         graph.node("legend", _legend(order, bool(boxes)), shape="plaintext")
-    return graph
+    return Drawing(graph, unit, inlet, drawn_boxes)
 
 
 def save_graph(root: Value, path: str | Path, **options: Any) -> Path:
@@ -194,12 +244,12 @@ def _digraph_class(graphviz: Any) -> type:
     return Digraph
 
 
-def _groups(order: list[Value], collapse: int | str) -> dict[Value, tuple]:
+def _groups(order: list[Value], collapse: int | str, caller: str) -> dict[Value, tuple]:
     """The box each grouped node is drawn in, keyed by (owner id, name) of its scopes."""
     by_depth = isinstance(collapse, int) and not isinstance(collapse, bool)
     if not ((by_depth and collapse >= 1) or (isinstance(collapse, str) and collapse)):
         raise ValueError(
-            f"draw_graph: collapse must be a depth >= 1 or a scope name, got {collapse!r}"
+            f"{caller}: collapse must be a depth >= 1 or a scope name, got {collapse!r}"
         )
 
     @functools.cache

@@ -6,7 +6,9 @@ writes into the output folder (default `chainrule-output/`):
 
 - `decision_boundary.png`: the regions the model assigns to each class, and the points;
 - `model_graph.svg`: the model's graph on one input after `backward()`, one box per neuron,
-  coloured by gradient; `model_graph.dot` instead when the Graphviz program `dot` is missing.
+  coloured by gradient; `model_graph.dot` instead when the Graphviz program `dot` is missing;
+- `backprop.html`: a tanh neuron's forward pass and backward sweep, step by step, in a page
+  that opens from disk in any browser (it needs `dot` too).
 
 Options: `--out DIR`, `--epochs N` (default 100), `--seed S` (default 0; data and weights),
 `--no-progress` (no progress bar).
@@ -22,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograd import no_grad, save_graph
+from autograd import Value, no_grad, save_graph, step_through
 from nn import MLP
 from nn.data import make_moons
 from nn.losses import hinge, l2
@@ -32,6 +34,7 @@ from nn.train import evaluate, fit
 NO_DOT = """\
 The Graphviz program `dot` is not installed, so the graph is saved as DOT text: {dot_path}
 Render it with:  dot -Tsvg {dot_path} -o {svg_path}
+The step-through page backprop.html needs `dot` as well, so it is not written.
 Install Graphviz with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS),
 `conda install -c conda-forge graphviz`, or from https://graphviz.org/download/"""
 
@@ -79,9 +82,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     options = {"collapse": "neuron", "color_by_grad": True}
     if shutil.which("dot"):
         print(f"wrote {save_graph(output, out / 'model_graph.svg', **options)}")
+        print(f"wrote {step_through(tanh_neuron()).save(out / 'backprop.html')}")
     else:
         dot_path = save_graph(output, out / "model_graph.dot", **options)
         print(NO_DOT.format(dot_path=dot_path, svg_path=dot_path.with_suffix(".svg")))
+
+
+def tanh_neuron() -> Value:
+    """tanh(x1 w1 + x2 w2 + b) with labelled inputs, weights and bias, as the README draws it.
+
+    >>> round(tanh_neuron().data, 4)
+    -0.8005
+    """
+    x1, w1 = Value(1.5, label="x1"), Value(-0.8, label="w1")
+    x2, w2 = Value(-0.5, label="x2"), Value(0.4, label="w2")
+    o = (x1 * w1 + x2 * w2 + Value(0.3, label="b")).tanh()
+    o.label = "o"
+    return o
 
 
 def plot_decision_boundary(

@@ -55,8 +55,15 @@ def test_demo_prints_its_accuracy_and_writes_the_plot_and_the_graph_into_chainru
     [accuracy] = ACCURACY_LINE.findall(result.stdout)
     assert float(accuracy) >= 70.0  # measured: 83% after 5 epochs; chance is 50%
     assert "5/5" in result.stderr and "loss=" in result.stderr  # the progress bar
-    assert sorted(p.name for p in out.iterdir()) == ["decision_boundary.png", "model_graph.svg"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "backprop.html",
+        "decision_boundary.png",
+        "model_graph.svg",
+    ]
     assert_png(out / "decision_boundary.png")
+    page = (out / "backprop.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    assert "x1.grad += w1 * n1.grad = -0.8 * 0.3592 = -0.2874" in page
     svg = ET.parse(out / "model_graph.svg").getroot()
     assert svg.tag.endswith("svg")
     texts = " ".join(node.text or "" for node in svg.iter() if node.tag.endswith("text"))
@@ -79,6 +86,7 @@ def test_without_dot_the_demo_writes_dot_text_and_says_how_to_render_it(tmp_path
     dot_file, svg_file = out / "model_graph.dot", out / "model_graph.svg"
     assert f"dot -Tsvg {dot_file} -o {svg_file}" in result.stdout
     assert "apt-get install graphviz" in result.stdout
+    assert "backprop.html needs `dot` as well, so it is not written" in result.stdout
 
 
 def test_the_same_seed_trains_the_same_model_and_another_seed_differs(tmp_path):
