@@ -8,6 +8,9 @@ history and the early-stopping bookkeeping (best loss, its parameters, epochs wa
 Ctrl-C stopped the run inside an epoch, that epoch's batch order, the steps it took and its sums
 so far. Floats are written with `repr`, which reads back as the same float to the last bit, so a
 resumed run takes the very steps the first run would have taken.
+
+Threads: the global `random` is shared by the whole process. A run that draws from it (no seed)
+while other threads draw from it too cannot be replayed exactly; give fit and the model seeds.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from nn.files import atomic_write_text
 from nn.module import Module
+from nn.random_states import checked_random_state, generators_in, random_state
 from nn.states import check_keys, count, finite_float, finite_floats
 
 FORMAT = "chainrule.nn checkpoint"
@@ -51,11 +55,12 @@ class RunState:
     def finish_epoch(self) -> tuple[float, float]:
         """The epoch's mean loss and accuracy; the next epoch starts from nothing."""
         means = self.loss_sum / self.count, self.correct / self.count
-        self.batch_seed, self.steps, self.loss_sum, self.correct, self.count = None, 0, 0.0, 0, 0
+        for key, value in _NEW_EPOCH.items():
+            setattr(self, key, value)
         return means
 
 
-_EPOCH_UNDER_WAY = ("batch_seed", "steps", "loss_sum", "correct", "count")
+_NEW_EPOCH = {"batch_seed": None, "steps": 0, "loss_sum": 0.0, "correct": 0, "count": 0}
 _TOP = ("format", "version", "model", "optimizer", "scheduler", "random", "progress", "history")
 
 
@@ -81,7 +86,7 @@ def write_checkpoint(
     """Write the whole state of a run of `fit` to `path`, atomically."""
     epoch_under_way = None
     if run.batch_seed is not None:
-        epoch_under_way = {key: getattr(run, key) for key in _EPOCH_UNDER_WAY}
+        epoch_under_way = {key: getattr(run, key) for key in _NEW_EPOCH}
     document = {
         "format": FORMAT,
         "version": VERSION,
@@ -93,9 +98,9 @@ def write_checkpoint(
         "optimizer": optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
         "random": {
-            "global": _random_state(random),
-            "fit": None if rng is random else _random_state(rng),
-            "modules": {name: _random_state(g) for name, g in _generators(model).items()},
+            "global": random_state(random),
+            "fit": None if rng is random else random_state(rng),
+            "modules": {name: random_state(g) for name, g in generators_in(model).items()},
         },
         "progress": {
             "epoch": run.epoch,
@@ -233,14 +238,8 @@ def _checked_progress(
     progress["waited"] = count(saved["waited"], f"{where}: waited")
     under_way = saved["epoch_under_way"]
     if under_way is None:
-        return progress | {
-            "batch_seed": None,
-            "steps": 0,
-            "loss_sum": 0.0,
-            "correct": 0,
-            "count": 0,
-        }
-    check_keys(under_way, _EPOCH_UNDER_WAY, f"{where}: epoch_under_way")
+        return progress | _NEW_EPOCH
+    check_keys(under_way, _NEW_EPOCH, f"{where}: epoch_under_way")
     for key in ("batch_seed", "steps", "correct", "count"):
         progress[key] = count(under_way[key], f"{where}: epoch_under_way: {key}")
     progress["loss_sum"] = finite_float(
@@ -281,37 +280,6 @@ def _history_fields(history: Any) -> list[str]:
     return [f.name for f in fields(history) if f.name != "interrupted"]
 
 
-def _random_state(generator: Any) -> list[Any]:
-    version, internal, gauss_next = generator.getstate()
-    return [version, list(internal), gauss_next]
-
-
-def _generators(model: Any) -> dict[str, random.Random]:
-    """Every `random.Random` the model's modules hold, by attribute path, each once."""
-    found: dict[str, random.Random] = {}
-    seen: set[int] = set()
-
-    def visit(name: str, item: Any) -> None:
-        if id(item) in seen:
-            return
-        if isinstance(item, random.Random) and not isinstance(item, random.SystemRandom):
-            seen.add(id(item))
-            found[name] = item
-        elif isinstance(item, Module) or (item is model and hasattr(item, "__dict__")):
-            seen.add(id(item))
-            for key, attribute in vars(item).items():
-                visit(f"{name}.{key}" if name else key, attribute)
-        elif isinstance(item, (list, tuple)):
-            for i, entry in enumerate(item):
-                visit(f"{name}.{i}", entry)
-        elif isinstance(item, dict):
-            for key, entry in item.items():
-                visit(f"{name}.{key}", entry)
-
-    visit("", model)
-    return found
-
-
 def _checked_generators(saved: Any, model: Any, rng: Any, where: str) -> list[tuple[Any, tuple]]:
     """(generator, state) pairs for every random source of the run, each state checked."""
     where = f"{where}: random"
@@ -319,27 +287,14 @@ def _checked_generators(saved: Any, model: Any, rng: Any, where: str) -> list[tu
     if (saved["fit"] is None) != (rng is random):
         run = "without a seed" if saved["fit"] is None else "with a seed"
         raise ValueError(f"{where}: the checkpointed run was started {run}; pass the same seed")
-    pairs = [(random, _checked_random_state(saved["global"], f"{where}: global"))]
+    pairs = [(random, checked_random_state(saved["global"], f"{where}: global"))]
     if rng is not random:
-        pairs.append((rng, _checked_random_state(saved["fit"], f"{where}: fit")))
-    generators = _generators(model)
+        pairs.append((rng, checked_random_state(saved["fit"], f"{where}: fit")))
+    generators = generators_in(model)
     check_keys(saved["modules"], generators, f"{where}: modules")
     for name, generator in generators.items():
-        pairs.append((generator, _checked_random_state(saved["modules"][name], f"{where}: {name}")))
+        pairs.append((generator, checked_random_state(saved["modules"][name], f"{where}: {name}")))
     return pairs
-
-
-def _checked_random_state(state: Any, where: str) -> tuple:
-    """A `random.getstate()` tuple from its JSON form, tried on a scratch generator."""
-    try:
-        version, internal, gauss_next = state
-        state = (version, tuple(internal), gauss_next)
-        random.Random().setstate(state)
-        if gauss_next is not None:
-            finite_float(gauss_next, "gauss_next")
-    except (TypeError, ValueError, OverflowError) as error:
-        raise ValueError(f"{where}: not a state of Python's random generator ({error})") from None
-    return state
 
 
 def _non_finite(document: Any, path: str = "") -> str:

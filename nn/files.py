@@ -23,7 +23,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "
     did not exist) or all of `text`. After an exception or a KeyboardInterrupt, no temporary
     file is left behind; a process killed outright (SIGKILL, a power cut) may leave one, named
     `.<name>.<random hex>.tmp` beside the target. The new file gets the permissions a new file
-    gets (the umask), not those of the file it replaces.
+    gets (the umask), not those of the file it replaces. Writers in several threads or processes
+    may save to one path at once: each writes its own temporary file, and the last rename wins.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")

@@ -211,6 +211,11 @@ class Module:
 
         A malformed file is refused with a ValueError saying what is wrong with it; a missing
         file raises FileNotFoundError. See `save` for an example.
+
+        Threads: building the model draws its throwaway initial weights from the global `random`
+        and then puts that generator's state back, so a thread drawing from the global `random`
+        meanwhile may draw some numbers twice. Threads that need their own stream should have
+        their own `random.Random` (or pass seeds).
         """
         raw = Path(path).read_bytes()
         try:

@@ -109,6 +109,7 @@ def fit(
     would have reached uninterrupted, bit for bit. Ctrl-C stops training after the current step
     (a second Ctrl-C stops at once) and returns the history so far, marked `interrupted`, with
     the parameters of the last step taken and a checkpoint written, if one was asked for.
+    Python delivers Ctrl-C to the main thread only: fit running in another thread leaves it alone.
 
     >>> from nn import MLP
     >>> from nn.data import xor

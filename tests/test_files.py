@@ -6,6 +6,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def test_a_failed_first_save_leaves_no_file_at_all(tmp_path, monkeypatch):
 # every parameter comes from that one generation.
 SAVER = """
 import sys
+import threading
 from nn import MLP
 path, generation = sys.argv[1], int(sys.argv[2])
 model = MLP(64, [256, 64, 1], seed=0)
@@ -169,3 +171,30 @@ def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_model_never_a
         generation = found
     assert generation > 0  # the children did save
     print("inside", kills_inside_a_write)
+
+
+def test_threads_saving_to_one_path_at_once_leave_one_writers_complete_text(tmp_path):
+    path = tmp_path / "shared.txt"
+    texts = [str(writer) * 200_000 for writer in range(6)]
+    atomic_write_text(path, texts[0])
+    seen, done = set(), threading.Event()
+
+    def read_while_they_write():
+        while not done.is_set():
+            seen.add(path.read_text())
+
+    def write(text):
+        for _ in range(15):
+            atomic_write_text(path, text)
+
+    reader = threading.Thread(target=read_while_they_write)
+    writers = [threading.Thread(target=write, args=(text,)) for text in texts]
+    reader.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    reader.join()
+    assert seen <= set(texts) and len(seen) > 1
+    assert os.listdir(tmp_path) == ["shared.txt"]
