@@ -139,7 +139,7 @@ def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_model_never_a
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     chooser = random.Random(13)
     generation, kills_inside_a_write = 0, 0
-    for trial in range(30):
+    for trial in range(24):
         child = subprocess.Popen(
             [sys.executable, "-c", SAVER, str(path), str(generation)],
             stdout=subprocess.PIPE,
@@ -149,7 +149,7 @@ def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_model_never_a
         try:
             assert child.stdout.readline() == "ready\n"
             if trial % 2:  # anywhere in the save loop
-                time.sleep(chooser.uniform(0.0, 0.25))
+                time.sleep(chooser.uniform(0.0, 0.2))
             else:  # while the file is being written: the moment a save is most fragile
                 _wait_for_activity(folder, path, time.monotonic() + 2.0)
                 time.sleep(chooser.uniform(0.0, 0.004))
