@@ -86,7 +86,7 @@ def test_a_failed_first_save_leaves_no_file_at_all(tmp_path, monkeypatch):
 
 
 # --- SIGKILL at random moments --------------------------------------------------------------------
-# The child builds a large model (about 33,000 parameters, a 1.7 MB file) and saves generation
+# The child builds a large model (about 16,600 parameters, a 0.85 MB file) and saves generation
 # after generation of it to one path, printing each generation once its save has returned. In
 # generation g, parameter i holds g + i / n, so a file shows which generation it is and whether
 # every parameter comes from that one generation.
@@ -95,7 +95,7 @@ import sys
 import threading
 from nn import MLP
 path, generation = sys.argv[1], int(sys.argv[2])
-model = MLP(64, [256, 64, 1], seed=0)
+model = MLP(64, [128, 64, 1], seed=0)
 parameters = model.parameters()
 print("ready", flush=True)
 while True:
@@ -132,14 +132,14 @@ def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_model_never_a
     folder = tmp_path / "models"
     folder.mkdir()
     path = folder / "model.json"
-    model = MLP(64, [256, 64, 1], seed=0)
+    model = MLP(64, [128, 64, 1], seed=0)
     for i, p in enumerate(parameters := model.parameters()):
         p.data = 0 + i / len(parameters)
     model.save(path)
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     chooser = random.Random(13)
     generation, kills_inside_a_write = 0, 0
-    for trial in range(24):
+    for trial in range(21):
         child = subprocess.Popen(
             [sys.executable, "-c", SAVER, str(path), str(generation)],
             stdout=subprocess.PIPE,
@@ -148,7 +148,7 @@ def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_model_never_a
         )
         try:
             assert child.stdout.readline() == "ready\n"
-            if trial % 2:  # anywhere in the save loop
+            if trial % 3 == 0:  # anywhere in the save loop
                 time.sleep(chooser.uniform(0.0, 0.2))
             else:  # while the file is being written: the moment a save is most fragile
                 _wait_for_activity(folder, path, time.monotonic() + 2.0)
@@ -170,7 +170,8 @@ def test_a_save_killed_at_random_moments_leaves_the_old_or_the_new_model_never_a
                 os.unlink(folder / name)
         generation = found
     assert generation > 0  # the children did save
-    print("inside", kills_inside_a_write)
+    # and some kills landed inside a write (about half of the targeted ones do): the test bites
+    assert kills_inside_a_write >= 1, kills_inside_a_write
 
 
 def test_threads_saving_to_one_path_at_once_leave_one_writers_complete_text(tmp_path):
