@@ -183,7 +183,11 @@ def _evenly(count: int, stop: float, endpoint: bool = True) -> list[float]:
 
 def random_source(seed: int | None) -> Any:
     """`random.Random(seed)`, or with no seed the global `random` module, as micrograd scripts
-    expect: `random.seed(1337)` then makes weights, data and batch order all repeatable."""
+    expect: `random.seed(1337)` then makes weights, data and batch order all repeatable.
+
+    The global `random` is one stream for the whole process: threads drawing from it share out
+    its numbers in whatever order they run, so a program with threads is repeatable only with
+    seeds (each `random.Random(seed)` is a stream of its own)."""
     return random if seed is None else random.Random(seed)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from autograd import Value, graph_scope
+from nn.files import atomic_write_text
 
 FORMAT = "chainrule.nn model"
 VERSION = 1
@@ -172,6 +173,9 @@ class Module:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to `path` as JSON; `type(model).load(path)` rebuilds it exactly.
 
+        The write is atomic (`nn.files.atomic_write_text`): however it is interrupted, `path`
+        holds the old complete file or the new one, never a mixture.
+
         >>> import os, tempfile
         >>> from nn import MLP
         >>> model = MLP(2, [3, 1], seed=0)
@@ -199,7 +203,7 @@ class Module:
             "parameters": state,
         }
         # json writes floats with repr, which reads back as the same float to the last bit
-        Path(path).write_text(json.dumps(document, indent=1, allow_nan=False) + "\n", "utf-8")
+        atomic_write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
 
     @classmethod
     def load(cls: type[M], path: str | os.PathLike[str]) -> M:
@@ -207,6 +211,11 @@ class Module:
 
         A malformed file is refused with a ValueError saying what is wrong with it; a missing
         file raises FileNotFoundError. See `save` for an example.
+
+        Threads: building the model draws its throwaway initial weights from the global `random`
+        and then puts that generator's state back, so a thread drawing from the global `random`
+        meanwhile may draw some numbers twice. Threads that need their own stream should have
+        their own `random.Random` (or pass seeds).
         """
         raw = Path(path).read_bytes()
         try:

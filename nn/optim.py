@@ -1,4 +1,4 @@
-"""Optimizers, gradient clipping and learning-rate schedules, with PyTorch's update rules.
+"""Optimizers and gradient clipping, with PyTorch's update rules; the schedules are in nn.schedules.
 
 Gradient descent moves every parameter against its gradient, w <- w - lr * dL/dw (the update rule
 of the references). The optimizers here refine the step with momentum or per-parameter adaptive
@@ -11,16 +11,22 @@ used). A NaN or infinite gradient raises ValueError naming the parameter before 
 changed: PyTorch would carry the NaN into the weights, where it is harder to trace.
 Hyper-parameters are checked a little more strictly than PyTorch checks them: momentum, RMSProp's
 alpha and Adam's betas in [0, 1), eps > 0, and a cosine schedule's eta_min no larger than lr.
+
+`state_dict()` holds what a step depends on besides the parameters (the step count, the learning
+rate and other hyper-parameters, and each parameter's momentum or running means), as plain
+numbers and lists that JSON keeps to the last bit: an optimizer given it by `load_state_dict`
+continues bit for bit as the one that saved it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from numbers import Integral, Real
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 from autograd import Value
+from nn.states import check_keys, count, finite_floats
 
 
 def _number(name: str, x: Any, low: float, high: float = math.inf, high_open: bool = True) -> float:
@@ -91,6 +97,11 @@ class Optimizer:
     (0.8, 1)
     """
 
+    # the constructor arguments a state dict records, and the running values it records, one
+    # float per parameter, by their names in PyTorch's state dicts and the attributes holding them
+    hyperparameters: ClassVar[tuple[str, ...]] = ("lr", "weight_decay")
+    _buffers: ClassVar[dict[str, str]] = {}
+
     def __init__(self, params: Iterable[Value], lr: float, weight_decay: float = 0.0) -> None:
         name = type(self).__name__
         self.params = _parameter_list(params, name)
@@ -116,6 +127,83 @@ class Optimizer:
         """The amount to subtract from parameter i, given its gradient g (decay included)."""
         raise NotImplementedError(f"{type(self).__name__} does not define an update rule")
 
+    def state_dict(self) -> dict[str, Any]:
+        """The class, the number of parameters, the step count, the hyper-parameters, the buffers.
+
+        >>> w = Value(1.0)
+        >>> opt = SGD([w], lr=0.1, momentum=0.9)
+        >>> w.grad = 2.0
+        >>> opt.step()
+        >>> opt.state_dict()  # doctest: +NORMALIZE_WHITESPACE
+        {'class': 'SGD', 'parameters': 1, 'steps': 1,
+         'hyperparameters': {'lr': 0.1, 'momentum': 0.9, 'nesterov': False, 'weight_decay': 0.0},
+         'state': {'momentum_buffer': [2.0]}}
+        """
+        hyperparameters = {name: getattr(self, name) for name in self.hyperparameters}
+        return {
+            "class": type(self).__name__,
+            "parameters": len(self.params),
+            "steps": self.steps,
+            "hyperparameters": {
+                name: list(value) if isinstance(value, tuple) else value
+                for name, value in hyperparameters.items()
+            },
+            "state": {
+                key: list(getattr(self, attribute)) for key, attribute in self._buffers.items()
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from `state`, a `state_dict()` of an optimizer of this class and size.
+
+        Everything is checked first, as the constructor checks its arguments: a ValueError names
+        what is wrong (another class, another number of parameters, missing or unexpected keys,
+        a hyper-parameter out of range, a buffer of the wrong length or holding a non-finite
+        number), and the optimizer is left as it was. The parameters' values are the model's.
+
+        >>> w = Value(1.0)
+        >>> opt = Adam([w], lr=0.1)
+        >>> w.grad = 3.0
+        >>> opt.step()
+        >>> again = Adam([w])
+        >>> again.load_state_dict(opt.state_dict())
+        >>> again.steps, again.lr, again.state_dict() == opt.state_dict()
+        (1, 0.1, True)
+        """
+        name = type(self).__name__
+        where = f"{name}.load_state_dict"
+        check_keys(state, ["class", "parameters", "steps", "hyperparameters", "state"], where)
+        if state["class"] != name:
+            raise ValueError(f"{where}: the state is of a {state['class']!r}, not a {name}")
+        if count(state["parameters"], f"{where}: parameters") != len(self.params):
+            raise ValueError(
+                f"{where}: the state is for {state['parameters']} parameters, "
+                f"this optimizer has {len(self.params)}"
+            )
+        steps = count(state["steps"], f"{where}: steps")
+        given = check_keys(
+            state["hyperparameters"], self.hyperparameters, f"{where}: hyperparameters"
+        )
+        for key, value in given.items():
+            if isinstance(getattr(self, key), bool) and not isinstance(value, bool):
+                raise ValueError(
+                    f"{where}: hyperparameters: {key} must be true or false, got {value!r}"
+                )
+        try:  # the constructor's own checks, on a copy that is then dropped
+            checked = type(self)(self.params, **given)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: hyperparameters: {error}") from None
+        buffers = check_keys(state["state"], self._buffers, f"{where}: state")
+        values = {
+            key: finite_floats(buffers[key], len(self.params), f"{where}: state[{key!r}]")
+            for key in self._buffers
+        }
+        self.steps = steps
+        for key in self.hyperparameters:
+            setattr(self, key, getattr(checked, key))
+        for key, attribute in self._buffers.items():
+            setattr(self, attribute, values[key])
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, with momentum (Polyak, 1964) and Nesterov's variant.
@@ -133,6 +221,9 @@ class SGD(Optimizer):
     >>> round(w.data, 12)  # steps of 0.1 * 1 and 0.1 * (0.9 * 1 + 1)
     0.71
     """
+
+    hyperparameters = ("lr", "momentum", "nesterov", "weight_decay")
+    _buffers = {"momentum_buffer": "_velocity"}
 
     def __init__(
         self,
@@ -170,6 +261,9 @@ class AdaGrad(Optimizer):
     0.5
     """
 
+    hyperparameters = ("lr", "eps", "weight_decay")
+    _buffers = {"sum": "_squares"}
+
     def __init__(
         self,
         params: Iterable[Value],
@@ -200,6 +294,9 @@ class RMSProp(Optimizer):
     >>> round(w.data, 9)  # v = 0.25 * 9, so the step is 0.01 * 3 / 1.5
     0.98
     """
+
+    hyperparameters = ("lr", "alpha", "eps", "momentum", "weight_decay")
+    _buffers = {"square_avg": "_mean_squares", "momentum_buffer": "_velocity"}
 
     def __init__(
         self,
@@ -241,6 +338,9 @@ class Adam(Optimizer):
     >>> round(w.data, 6)  # the first step is lr * g / |g|, whatever the size of g
     0.9
     """
+
+    hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    _buffers = {"exp_avg": "_means", "exp_avg_sq": "_mean_squares"}
 
     def __init__(
         self,
@@ -296,78 +396,11 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     return norm
 
 
-class StepLR:
-    """Multiply the learning rate by `gamma` every `step_size` epochs: lr = lr0 gamma**(e // s).
+def __getattr__(name: str) -> Any:
+    # The schedules lived here first and moved to nn.schedules, which imports this module: so
+    # `from nn.optim import StepLR` is answered when asked, not by an import at the top.
+    if name in ("Schedule", "StepLR", "CosineAnnealingLR"):
+        from nn import schedules
 
-    Call `step()` once per epoch, after the epoch's optimizer steps. PyTorch's `StepLR`.
-
-    >>> opt = SGD([Value(0.0)], lr=1.0)
-    >>> schedule = StepLR(opt, step_size=2, gamma=0.5)
-    >>> rates = []
-    >>> for _ in range(5):
-    ...     schedule.step()
-    ...     rates.append(schedule.get_last_lr())
-    >>> rates
-    [1.0, 0.5, 0.5, 0.25, 0.25]
-    """
-
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        _check_optimizer(optimizer, "StepLR")
-        if isinstance(step_size, bool) or not isinstance(step_size, Integral) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
-        self.optimizer = optimizer
-        self.step_size = int(step_size)
-        self.gamma = _positive("StepLR: gamma", gamma)
-        self.base_lr = optimizer.lr
-        self.last_epoch = 0
-
-    def step(self) -> None:
-        """Advance one epoch and set the optimizer's learning rate for the next."""
-        self.last_epoch += 1
-        self.optimizer.lr = self.base_lr * self.gamma ** (self.last_epoch // self.step_size)
-
-    def get_last_lr(self) -> float:
-        """The learning rate the optimizer has now (PyTorch returns a list, one per group)."""
-        return self.optimizer.lr
-
-
-class CosineAnnealingLR:
-    """Anneal the learning rate along a half cosine from lr0 down to `eta_min` over `T_max` epochs.
-
-    lr = eta_min + (lr0 - eta_min) (1 + cos(pi e / T_max)) / 2 at epoch e (Loshchilov and Hutter,
-    2017, "SGDR: Stochastic gradient descent with warm restarts", without the restarts). Past
-    T_max the cosine goes on, rising again, as PyTorch's `CosineAnnealingLR` does.
-
-    >>> opt = SGD([Value(0.0)], lr=1.0)
-    >>> schedule = CosineAnnealingLR(opt, T_max=2)
-    >>> for _ in range(2):
-    ...     schedule.step()
-    ...     print(round(schedule.get_last_lr(), 12))
-    0.5
-    0.0
-    """
-
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        _check_optimizer(optimizer, "CosineAnnealingLR")
-        if isinstance(T_max, bool) or not isinstance(T_max, Integral) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
-        self.optimizer = optimizer
-        self.T_max = int(T_max)
-        self.eta_min = _number("CosineAnnealingLR: eta_min", eta_min, 0.0, optimizer.lr, False)
-        self.base_lr = optimizer.lr
-        self.last_epoch = 0
-
-    def step(self) -> None:
-        """Advance one epoch and set the optimizer's learning rate for the next."""
-        self.last_epoch += 1
-        cosine = (1.0 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2.0
-        self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cosine
-
-    def get_last_lr(self) -> float:
-        """The learning rate the optimizer has now (PyTorch returns a list, one per group)."""
-        return self.optimizer.lr
-
-
-def _check_optimizer(optimizer: Any, caller: str) -> None:
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{caller}: expected an Optimizer, got {type(optimizer).__name__}")
+        return getattr(schedules, name)
+    raise AttributeError(f"module 'nn.optim' has no attribute {name!r}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -11,7 +13,9 @@ from typing import Any, Protocol
 from tqdm.auto import tqdm
 
 from autograd import Value, no_grad
+from nn.checkpoint import RunState, check_checkpointable, read_checkpoint, write_checkpoint
 from nn.data import _positive_int, batches, check_data, random_source
+from nn.interrupts import CtrlC
 
 Loss = Callable[[list[Any], list[Any]], Value]
 
@@ -40,6 +44,7 @@ class History:
     penalty) and `accuracy` the fraction classified right, both measured during the epoch as the
     parameters changed; `val_loss` and `val_accuracy` are measured after the epoch, and stay
     empty without validation data. `best_epoch` is the epoch of the lowest validation loss.
+    `interrupted` is True when Ctrl-C stopped the run.
 
     >>> History(loss=[0.9, 0.4], accuracy=[0.5, 1.0])
     History(epochs=2, loss=0.4, accuracy=1, best_epoch=None, stopped_early=False)
@@ -51,6 +56,7 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    interrupted: bool = False
 
     def __repr__(self) -> str:
         latest = {"loss": self.loss, "accuracy": self.accuracy}
@@ -58,6 +64,7 @@ class History:
         shown = [f"epochs={len(self.loss)}"]
         shown += [f"{name}={values[-1]:.4g}" for name, values in latest.items() if values]
         shown += [f"best_epoch={self.best_epoch}", f"stopped_early={self.stopped_early}"]
+        shown += ["interrupted=True"] if self.interrupted else []
         return f"History({', '.join(shown)})"
 
 
@@ -77,6 +84,9 @@ def fit(
     patience: int | None = None,
     restore_best: bool = True,
     progress: bool = True,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
+    resume: str | os.PathLike[str] | None = None,
 ) -> History:
     """Train `model` on `data = (X, y)` for `epochs` passes; returns the `History`.
 
@@ -91,6 +101,15 @@ def fit(
     under `no_grad()`. With `patience = k` as well, training stops once the validation loss has
     not improved for k epochs, and (`restore_best`) the parameters of the best epoch come back.
     `progress` shows a tqdm bar (a widget in Jupyter, text in a terminal) with the latest metrics.
+
+    `checkpoint = path` saves the whole run there (`nn.checkpoint`: model, optimizer, scheduler,
+    random states, history, early-stopping state), atomically, after every `checkpoint_every`
+    epochs and after the last. `resume = path` continues the run saved there; call fit with the
+    same arguments, `epochs` counting from the start of the run: the result is the one the run
+    would have reached uninterrupted, bit for bit. Ctrl-C stops training after the current step
+    (a second Ctrl-C stops at once) and returns the history so far, marked `interrupted`, with
+    the parameters of the last step taken and a checkpoint written, if one was asked for.
+    Python delivers Ctrl-C to the main thread only: fit running in another thread leaves it alone.
 
     >>> from nn import MLP
     >>> from nn.data import xor
@@ -120,17 +139,37 @@ def fit(
         if not callable(getattr(owner, method, None)):
             raise TypeError(f"fit: the {role} {owner!r} has no {method}() method")
     parameters = list(model.parameters())
+    if checkpoint is not None or resume is not None:
+        check_checkpointable(optimizer, scheduler, "fit")
+    if checkpoint is not None:
+        _positive_int(checkpoint_every, "fit", "checkpoint_every")
 
     rng = random_source(seed)
     history = History()
-    best_loss, best_parameters, waited = math.inf, None, 0
-    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
-    try:
+    run = RunState(history)  # what a checkpoint keeps besides the model, optimizer and scheduler
+    if resume is not None:
+        steps_per_epoch = math.ceil(len(X) / (batch_size or len(X)))
+        read_checkpoint(resume, model, optimizer, scheduler, rng, run, epochs, steps_per_epoch)
+    last = run.epoch if history.stopped_early else epochs  # a run that stopped early is over
+    bar = tqdm(
+        range(run.epoch, last),
+        initial=run.epoch,
+        total=epochs,
+        desc="training",
+        unit="epoch",
+        disable=not progress,
+    )
+    with bar, CtrlC() as ctrl_c:
         for epoch in bar:
-            epoch_batches = batches((X, y), batch_size, shuffle, rng.randrange(2**32))
-            train_loss, train_accuracy = _train_epoch(
-                model, loss, optimizer, epoch_batches, parameters, regularization
-            )
+            if run.batch_seed is None:  # else the epoch was under way when the run stopped
+                run.batch_seed = rng.randrange(2**32)
+            epoch_batches = batches((X, y), batch_size, shuffle, run.batch_seed)
+            if not _train_epoch(
+                model, loss, optimizer, epoch_batches, parameters, regularization, run, ctrl_c
+            ):
+                history.interrupted = True
+                break
+            train_loss, train_accuracy = run.finish_epoch()
             history.loss.append(train_loss)
             history.accuracy.append(train_accuracy)
             if scheduler is not None:
@@ -141,20 +180,26 @@ def fit(
                 history.val_loss.append(val_loss)
                 history.val_accuracy.append(val_accuracy)
                 metrics.update(val_loss=val_loss, val_acc=val_accuracy)
-                if val_loss < best_loss:
-                    best_loss, history.best_epoch, waited = val_loss, epoch, 0
-                    best_parameters = [p.data for p in parameters]
+                if val_loss < run.best_loss:
+                    run.best_loss, history.best_epoch, run.waited = val_loss, epoch, 0
+                    run.best_parameters = [p.data for p in parameters]
                 else:
-                    waited += 1
+                    run.waited += 1
             bar.set_postfix({name: f"{value:.4g}" for name, value in metrics.items()})
-            if patience is not None and waited >= patience:
-                history.stopped_early = True
+            run.epoch = epoch + 1
+            history.stopped_early = patience is not None and run.waited >= patience
+            if checkpoint is not None and (
+                run.epoch % checkpoint_every == 0 or run.epoch == epochs or history.stopped_early
+            ):
+                write_checkpoint(checkpoint, model, optimizer, scheduler, rng, run)
+            if history.stopped_early:
                 break
-    finally:
-        bar.close()
-    if patience is not None and restore_best and best_parameters is not None:
-        for p, data in zip(parameters, best_parameters):
-            p.data = data
+    if history.interrupted and checkpoint is not None:
+        write_checkpoint(checkpoint, model, optimizer, scheduler, rng, run)
+    if patience is not None and restore_best and run.best_parameters is not None:
+        if not history.interrupted:  # an interrupted run keeps its last step, to go on from
+            for p, data in zip(parameters, run.best_parameters):
+                p.data = data
     return history
 
 
@@ -165,10 +210,13 @@ def _train_epoch(
     epoch_batches: Iterable[tuple[list[Any], list[Any]]],
     parameters: list[Value],
     regularization: Callable[[list[Value]], Value] | None,
-) -> tuple[float, float]:
-    """One step per batch; the mean loss and the accuracy seen along the way."""
-    total, correct, count = 0.0, 0, 0
-    for X_batch, y_batch in epoch_batches:
+    run: RunState,
+    ctrl_c: CtrlC,
+) -> bool:
+    """One step per batch not taken yet, adding loss and accuracy to `run`; False on Ctrl-C."""
+    for X_batch, y_batch in itertools.islice(epoch_batches, run.steps, None):
+        if ctrl_c.pressed:
+            return False
         outputs = [model(x) for x in X_batch]
         batch_loss = _as_value(loss(outputs, y_batch), "fit", "loss")
         objective = batch_loss
@@ -177,10 +225,11 @@ def _train_epoch(
         optimizer.zero_grad()
         objective.backward()
         optimizer.step()
-        total += batch_loss.data * len(X_batch)
-        correct += sum(map(_is_correct, outputs, y_batch))
-        count += len(X_batch)
-    return total / count, correct / count
+        run.loss_sum += batch_loss.data * len(X_batch)
+        run.correct += sum(map(_is_correct, outputs, y_batch))
+        run.count += len(X_batch)
+        run.steps += 1
+    return True
 
 
 def evaluate(

@@ -1,6 +1,8 @@
 """nn.optim: update rules by hand, against torch.optim (float64), schedules, clipping, bad input."""
 
+import json
 import math
+import random
 
 import pytest
 
@@ -340,3 +342,123 @@ def test_wrong_types_raise_type_error_naming_the_value(make, message):
 def test_an_optimizer_takes_any_iterable_of_parameters():
     ps = [Value(1.0), Value(2.0)]
     assert SGD(iter(ps), lr=0.1).params == ps
+
+
+# --- state dicts ----------------------------------------------------------------------------------
+OPTIMIZERS = {
+    "sgd": lambda ps: SGD(ps, lr=0.05),
+    "sgd-momentum": lambda ps: SGD(ps, lr=0.05, momentum=0.9, weight_decay=1e-3),
+    "sgd-nesterov": lambda ps: SGD(ps, lr=0.05, momentum=0.8, nesterov=True),
+    "adagrad": lambda ps: AdaGrad(ps, lr=0.3, eps=1e-9),
+    "rmsprop": lambda ps: RMSProp(ps, lr=0.01, alpha=0.9, momentum=0.5),
+    "adam": lambda ps: Adam(ps, lr=0.02, betas=(0.8, 0.99), weight_decay=0.01),
+}
+
+
+def _random_gradients(seed: int, steps: int, size: int) -> list[list[float]]:
+    rng = random.Random(seed)
+    return [[rng.gauss(0.0, 1.0) for _ in range(size)] for _ in range(steps)]
+
+
+def _bits(values) -> list[str]:
+    return [float(v).hex() for v in values]
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+def test_a_loaded_optimizer_continues_bit_for_bit_as_the_one_that_saved(make):
+    grads = _random_gradients(0, 12, 4)
+    original = make([Value(v) for v in (0.5, -1.0, 2.0, 0.0)])
+    _steps(original, grads[:5])
+    # through JSON, as a checkpoint carries it, into an optimizer built with other settings
+    saved = json.loads(json.dumps(original.state_dict(), allow_nan=False))
+    resumed = type(original)([Value(p.data) for p in original.params], lr=0.5)
+    resumed.load_state_dict(saved)
+    assert resumed.state_dict() == original.state_dict()
+    assert _bits(_steps(resumed, grads[5:])) == _bits(_steps(original, grads[5:]))
+
+
+def test_a_state_dict_holds_the_step_count_hyper_parameters_and_per_parameter_buffers():
+    w, u = Value(1.0), Value(2.0)
+    optimizer = Adam([w, u], lr=0.1)
+    _steps(optimizer, [[1.0, -2.0]])
+    m = [0.1 * 1.0, 0.1 * -2.0]  # (1 - beta1) g
+    v = [0.001 * 1.0, 0.001 * 4.0]  # (1 - beta2) g**2
+    state = optimizer.state_dict()
+    assert state["class"] == "Adam" and state["parameters"] == 2 and state["steps"] == 1
+    assert state["hyperparameters"] == {
+        "lr": 0.1,
+        "betas": [0.9, 0.999],
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+    }
+    assert state["state"]["exp_avg"] == pytest.approx(m, rel=1e-15)
+    assert state["state"]["exp_avg_sq"] == pytest.approx(v, rel=1e-12)
+    assert sorted(RMSProp([w]).state_dict()["state"]) == ["momentum_buffer", "square_avg"]
+    assert list(AdaGrad([w]).state_dict()["state"]) == ["sum"]
+
+
+def test_state_dict_buffers_use_torch_names_and_values():
+    torch = pytest.importorskip("torch")
+    grads = _random_gradients(1, 3, 2)
+    ours = Adam([Value(0.5), Value(-0.25)], lr=0.01)
+    _steps(ours, grads)
+    weights = torch.tensor([0.5, -0.25], dtype=torch.float64, requires_grad=True)
+    theirs = torch.optim.Adam([weights], lr=0.01)
+    for step_grads in grads:
+        weights.grad = torch.tensor(step_grads, dtype=torch.float64)
+        theirs.step()
+    reference = theirs.state_dict()["state"][0]
+    for name in ("exp_avg", "exp_avg_sq"):
+        assert ours.state_dict()["state"][name] == pytest.approx(
+            reference[name].tolist(), rel=1e-13
+        )
+    assert ours.state_dict()["steps"] == int(reference["step"])
+
+
+def _malformed(change):
+    state = SGD([Value(0.0), Value(1.0)], lr=0.1, momentum=0.9).state_dict()
+    change(state)
+    return state
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: s.update({"class": "Adam"}), "the state is of a 'Adam', not a SGD"),
+        (lambda s: s.update(parameters=3), "the state is for 3 parameters, this optimizer has 2"),
+        (lambda s: s.pop("steps"), "missing 'steps'"),
+        (lambda s: s.update(extra=1), "unexpected 'extra'"),
+        (lambda s: s.update(steps=-1), r"steps: expected a whole number >= 0, got -1"),
+        (lambda s: s.update(steps=True), r"steps: expected a whole number >= 0, got True"),
+        (lambda s: s["hyperparameters"].pop("momentum"), "hyperparameters: missing 'momentum'"),
+        (lambda s: s["hyperparameters"].update(lr=math.inf), "lr must be a positive finite"),
+        (lambda s: s["hyperparameters"].update(lr="0.1"), "lr must be a real number, got '0.1'"),
+        (lambda s: s["hyperparameters"].update(momentum=1.5), r"momentum must be in \[0.0, 1.0\)"),
+        (lambda s: s["hyperparameters"].update(nesterov=1), "nesterov must be true or false"),
+        (
+            lambda s: s["hyperparameters"].update(momentum=0.0, nesterov=True),
+            "nesterov=True needs momentum > 0",
+        ),
+        (lambda s: s.update(state=[]), "state: expected a mapping"),
+        (lambda s: s["state"].update(exp_avg=[0.0, 0.0]), r"state: unexpected 'exp_avg'"),
+        (
+            lambda s: s["state"].update(momentum_buffer=[0.0]),
+            r"state\['momentum_buffer'\]: expected a list of 2 numbers, one per parameter, got 1",
+        ),
+        (
+            lambda s: s["state"].update(momentum_buffer=[0.0, math.nan]),
+            r"state\['momentum_buffer'\]\[1\]: expected a finite number, got nan",
+        ),
+        (
+            lambda s: s["state"].update(momentum_buffer=[0.0, "1"]),
+            r"state\['momentum_buffer'\]\[1\]: expected a finite number, got '1'",
+        ),
+    ],
+)
+def test_a_malformed_optimizer_state_is_refused_by_name_and_changes_nothing(change, message):
+    optimizer = SGD([Value(0.0), Value(1.0)], lr=0.3, momentum=0.5)
+    _steps(optimizer, [[1.0, 2.0]])
+    before = optimizer.state_dict()
+    with pytest.raises(ValueError, match="SGD.load_state_dict: .*" + message):
+        optimizer.load_state_dict(_malformed(change))
+    assert optimizer.state_dict() == before
