@@ -2,6 +2,7 @@
 
 from autograd.backward import adjoints, topological_order
 from autograd.collector import gc_paused
+from autograd.forward import jacfwd, jvp
 from autograd.functional import (
     GradcheckError,
     grad,
@@ -36,7 +37,9 @@ __all__ = [
     "hessian",
     "hvp",
     "is_grad_enabled",
+    "jacfwd",
     "jacobian",
+    "jvp",
     "no_grad",
     "save_graph",
     "step_through",
