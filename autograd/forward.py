@@ -47,7 +47,8 @@ from typing import Any
 
 from autograd.backward import local_derivatives_as_values
 from autograd.functional import Argnums, _inputs, _positions
-from autograd.value import Value, is_grad_enabled
+from autograd.modes import is_grad_enabled
+from autograd.value import Value
 
 # A sweep's program: for each node that depends on an input, in evaluation order, its position
 # and the (parent position, local derivative) pair of each parent that depends on an input too.
@@ -192,7 +193,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 
 
 def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list]:
-    """J[i][j] = d f_i / d arg_j by forward mode, one sweep per argument: the forward twin of
+    """`J[i][j] = d f_i / d arg_j` by forward mode, one sweep per argument: the forward twin of
     `jacobian`, with its conventions (all arguments when argnums is None, J as a list of lists,
     a one-row J when f returns a single Value).
 
