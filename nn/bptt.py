@@ -4,20 +4,18 @@ Backpropagating through a whole sequence of T steps keeps the graph of all T ste
 `backward()` runs. Truncation (Williams and Peng, 1990, "An efficient gradient-based algorithm
 for on-line training of recurrent network trajectories") updates the weights every k1 steps and
 lets the gradient flow back at most k2 steps: the state is carried forward across windows, but
-detached, so only the last k2 / k1 windows' graphs are alive at once. Memory is then in
-proportion to k2, not to T; the price is that no gradient connects events more than k2 steps
-apart.
+detached, so the graph alive at any time spans k2 steps. Memory is then in proportion to k2,
+not to T; the price is that no gradient connects events more than k2 steps apart.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograd import Value, dot, topological_order
+from autograd import Value, topological_order
 from nn.data import _positive_int
 from nn.optim import clip_grad_norm
 
@@ -59,13 +57,18 @@ def truncated_bptt(
 
     `model(inputs, state) -> (outputs, state)` reads a window of inputs from a state (None at
     the start, or `state`) and returns one output per input and the state after them. Every
-    k1 steps: the window's `loss(outputs, targets)` is backpropagated through it and through the
-    windows before it, k2 steps in all (`k2` defaults to k1 and must be a multiple of it); the
-    gradients are clipped to `max_norm` when given (`nn.optim.clip_grad_norm`); the optimizer
-    steps. The state goes on into the next window detached, as constants: the graph behind it
-    is kept only while a later update still reaches back into it (k2 / k1 - 1 windows), each
-    with the weights it was computed with, as in Williams and Peng. Every epoch starts again
-    from the first step and from `state`.
+    k1 steps there is one update: the loss of those k1 steps, `loss(outputs, targets)`, is
+    backpropagated through them and, when `k2` > k1, through the k2 - k1 steps before them
+    (`k2` defaults to k1 and must be a multiple of it); the gradients are clipped to
+    `max_norm` when given (`nn.optim.clip_grad_norm`); the optimizer steps. Between updates the
+    state is carried forward detached, as constants, so no graph outlives its update.
+
+    With k2 > k1 an update runs the model again, with the current weights, from the state saved
+    k2 steps back, k1 steps at a time; the gradient is then exactly that of the last k1 steps'
+    loss as a function of the weights, through k2 steps. (Williams and Peng reuse the graph of
+    the first run instead, built with older weights; re-running costs k2 / k1 forward passes
+    per step, and keeps one graph of k2 steps alive.) Every epoch starts again from the first
+    step and from `state`.
 
     >>> from nn import RNN
     >>> from nn.data import sine_wave
@@ -101,36 +104,24 @@ def truncated_bptt(
         )
     history = BPTTHistory()
     for _ in range(epochs):
-        carried = detach(state)
-        earlier: deque[tuple[list[Value], list[Value]]] = deque(maxlen=k2 // k1 - 1)
-        for start in range(0, len(inputs), k1):
-            window = slice(start, start + k1)
-            outputs, end = model(list(inputs[window]), carried)
-            window_loss = loss(outputs, list(targets[window]))
+        saved = {0: detach(state)}  # the state before step t, at the starts of windows
+        for newest in range(0, len(inputs), k1):
+            first = max(0, newest - (k2 - k1))
+            carried = saved[first]
+            for start in range(first, newest + 1, k1):
+                outputs, carried = model(list(inputs[start : start + k1]), carried)
+                saved[start + k1] = detach(carried)
+            window_loss = loss(outputs, list(targets[newest : newest + k1]))
             optimizer.zero_grad()
-            for starting, _ in earlier:
-                for leaf in starting:
-                    leaf.grad = 0.0
             window_loss.backward()
-            nodes = len(topological_order(window_loss))
-            later = _values(carried)
-            for starting, ending in reversed(earlier):  # on back into the earlier windows
-                if not ending:
-                    break
-                seed = dot(ending, [leaf.grad for leaf in later])
-                seed.backward()
-                nodes += len(topological_order(seed)) - 1  # the seed node is not the model's
-                later = starting
+            history.nodes.append(len(topological_order(window_loss)))
             norm = _norm(parameters) if max_norm is None else clip_grad_norm(parameters, max_norm)
             optimizer.step()
             history.loss.append(window_loss.data)
             history.grad_norm.append(norm)
-            history.nodes.append(nodes)
-            next_carried = detach(end)
-            if earlier.maxlen:
-                earlier.append((_values(carried), _values(end)))
-            carried = next_carried
-        history.state = carried
+            for position in [p for p in saved if p < newest + k1 - (k2 - k1)]:
+                del saved[position]  # no later window starts there
+        history.state = saved[max(saved)]
     return history
 
 
@@ -149,15 +140,6 @@ def detach(state: Any) -> Any:
     if isinstance(state, (list, tuple)):
         return type(state)(detach(item) for item in state)
     return state
-
-
-def _values(state: Any) -> list[Value]:
-    """The Values in a state, depth first."""
-    if isinstance(state, Value):
-        return [state]
-    if isinstance(state, (list, tuple)):
-        return [value for item in state for value in _values(item)]
-    return []
 
 
 def _norm(parameters: list[Value]) -> float:
