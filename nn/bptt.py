@@ -27,8 +27,8 @@ class BPTTHistory:
     """What `truncated_bptt` measured, one entry per update (one per window of k1 steps).
 
     `loss` is the window's mean loss, `grad_norm` the gradients' L2 norm before any clipping,
-    `nodes` how many graph nodes the update backpropagated through (the graph alive at once),
-    and `state` the model's state after the last step, detached.
+    `nodes` (with `count_nodes=True`) how many graph nodes the update backpropagated through
+    (the graph alive at once), and `state` the model's state after the last step, detached.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -37,7 +37,8 @@ class BPTTHistory:
     state: Any = None
 
     def __repr__(self) -> str:
-        latest = f", loss={self.loss[-1]:.4g}, nodes={max(self.nodes)}" if self.loss else ""
+        latest = f", loss={self.loss[-1]:.4g}" if self.loss else ""
+        latest += f", nodes={max(self.nodes)}" if self.nodes else ""
         return f"BPTTHistory(updates={len(self.loss)}{latest})"
 
 
@@ -52,6 +53,7 @@ def truncated_bptt(
     epochs: int = 1,
     state: Any = None,
     max_norm: float | None = None,
+    count_nodes: bool = False,
 ) -> BPTTHistory:
     """Train a sequence model on one long sequence `data = (inputs, targets)`, by BPTT(k1, k2).
 
@@ -68,7 +70,9 @@ def truncated_bptt(
     loss as a function of the weights, through k2 steps. (Williams and Peng reuse the graph of
     the first run instead, built with older weights; re-running costs k2 / k1 forward passes
     per step, and keeps one graph of k2 steps alive.) Every epoch starts again from the first
-    step and from `state`.
+    step and from `state`. With `count_nodes`, the history records how many graph nodes each
+    update backpropagates through: the graph alive at once, which grows with k2, not with the
+    length of the sequence.
 
     >>> from nn import RNN
     >>> from nn.data import sine_wave
@@ -79,7 +83,8 @@ def truncated_bptt(
     ...     output, state = rnn(inputs, state)
     ...     return [h[0] for h in output], state
     >>> optimizer = Adam(rnn.parameters(), lr=0.05)
-    >>> history = truncated_bptt(model, mse, optimizer, sine_wave(40), k1=10, k2=20)
+    >>> data = sine_wave(40)
+    >>> history = truncated_bptt(model, mse, optimizer, data, k1=10, k2=20, count_nodes=True)
     >>> len(history.loss), history.nodes[0] < history.nodes[1]
     (4, True)
     """
@@ -114,7 +119,8 @@ def truncated_bptt(
             window_loss = loss(outputs, list(targets[newest : newest + k1]))
             optimizer.zero_grad()
             window_loss.backward()
-            history.nodes.append(len(topological_order(window_loss)))
+            if count_nodes:  # a walk over the graph: about as long as backward() itself
+                history.nodes.append(len(topological_order(window_loss)))
             norm = _norm(parameters) if max_norm is None else clip_grad_norm(parameters, max_norm)
             optimizer.step()
             history.loss.append(window_loss.data)
