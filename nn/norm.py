@@ -29,7 +29,8 @@ class BatchNorm1d(Module):
     `running_var` (at 1) and `num_batches_tracked` are saved with the parameters, as in PyTorch.
 
     Unlike the other layers it takes a whole batch and returns one; inside a model it is
-    reached through `forward_batch`, which `fit` and `evaluate` use.
+    reached through `forward_batch`, which `fit` and `evaluate` use. In eval mode it also takes
+    one example (a list of numbers) and returns one, as the other layers do.
 
     >>> norm = BatchNorm1d(1)
     >>> [round(y[0].data, 4) for y in norm([[1.0], [3.0]])]
@@ -62,6 +63,8 @@ class BatchNorm1d(Module):
         self.num_batches_tracked = 0
 
     def forward(self, batch: Batch) -> list[list[Value]]:
+        if not self.training and _is_one_example(batch):  # eval: no batch statistics needed
+            return self([batch])[0]
         _check_batch(self, batch)
         n = len(batch)
         columns = list(zip(*batch))  # one tuple per feature
@@ -122,8 +125,9 @@ def _check_batch(module: BatchNorm1d, batch: Any) -> None:
     if not isinstance(batch[0], (list, tuple)):
         raise TypeError(
             f"{module!r} takes a batch, a list of examples each a list of "
-            f"{module.num_features} numbers, but got one example; inside a model, pass the batch "
-            "through model.forward_batch(batch), as fit and evaluate do"
+            f"{module.num_features} numbers, but got one example (taken only in eval mode); "
+            "inside a model, pass the batch through model.forward_batch(batch), as fit and "
+            "evaluate do"
         )
     for i, example in enumerate(batch):
         if not isinstance(example, (list, tuple)) or len(example) != module.num_features:
@@ -132,6 +136,10 @@ def _check_batch(module: BatchNorm1d, batch: Any) -> None:
                 f"{module!r}: batch[{i}] must be a list of {module.num_features} features, "
                 f"got {size}"
             )
+
+
+def _is_one_example(batch: Any) -> bool:
+    return isinstance(batch, (list, tuple)) and bool(batch) and isinstance(batch[0], (Value, Real))
 
 
 def _fraction(name: str, value: Any, low_open: bool = False) -> float:

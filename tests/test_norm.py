@@ -157,7 +157,10 @@ def test_a_training_batch_of_one_is_refused_but_eval_mode_takes_it():
 
 def test_one_example_instead_of_a_batch_is_refused_pointing_to_forward_batch():
     net = Sequential(Linear(2, 2, seed=0), BatchNorm1d(2))
-    with pytest.raises(TypeError, match=r"got one example; .*model.forward_batch\(batch\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"got one example \(taken only in eval mode\); .*model.forward_batch\(batch\)",
+    ):
         net([1.0, 2.0])
     assert len(net.forward_batch([[1.0, 2.0], [0.0, 1.0]])) == 2
 
@@ -207,3 +210,11 @@ def test_fit_hands_each_batch_whole_to_batch_norm_and_evaluate_uses_running_stat
     model.train()
     assert evaluate(model, mse, (X[:1], y[:1]))[0] == by_hand
     assert model.training
+
+
+def test_in_eval_mode_one_example_goes_through_as_in_a_batch_of_its_own():
+    net = Sequential(Linear(2, 3, seed=0), BatchNorm1d(3), Sigmoid())
+    net.forward_batch([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])  # running statistics move
+    net.eval()
+    alone = [v.data for v in net([1.0, 2.0])]
+    assert alone == [v.data for v in net.forward_batch([[1.0, 2.0], [5.0, 5.0]])[0]]
