@@ -164,3 +164,27 @@ def test_bad_arguments_are_refused_naming_them(options, error, message):
     arguments = {"data": sine_wave(6), "k1": 2} | options
     with pytest.raises(error, match=message):
         truncated_bptt(model, mse, Watching(model.parameters()), **arguments)
+
+
+def test_the_memory_figures_the_readme_quotes():
+    # An RNN of six units and a linear read-out predicting a sine wave of 200 steps, as in
+    # notebook 5: 108 nodes per update with windows of 1, 39 more per step of window, 7,863 in
+    # the one graph of full BPTT. Node counts depend on the architecture, not on the weights.
+    class SixUnits(Module):
+        def __init__(self):
+            self.rnn = RNN(1, 6, seed=0)
+            self.head = Linear(6, 1, seed=1)
+
+        def forward(self, inputs, state):
+            output, state = self.rnn(inputs, state)
+            return [self.head(h)[0] for h in output], state
+
+    wave = sine_wave(200, period=20.0)
+    for k, nodes in ((1, 108), (8, 381)):
+        model = SixUnits()
+        history = truncated_bptt(
+            model, mse, Watching(model.parameters()), wave, k1=k, count_nodes=True
+        )
+        assert max(history.nodes) == nodes == 108 + 39 * (k - 1)
+    outputs, _ = SixUnits()(wave[0], None)
+    assert len(topological_order(mse(outputs, wave[1]))) == 7863
