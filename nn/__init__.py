@@ -10,22 +10,12 @@ and `nn.train`.
 17
 """
 
+from nn.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from nn.dropout import Dropout
 from nn.embedding import Embedding
 from nn.init import INITIALIZERS, he_normal, initializer, uniform, xavier_uniform
 from nn.layers import ACTIVATIONS, MLP, Layer, Neuron
-from nn.linear import (
-    GELU,
-    Dropout,
-    Identity,
-    LeakyReLU,
-    Linear,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    SiLU,
-    Softplus,
-    Tanh,
-)
+from nn.linear import Linear, Sequential
 from nn.module import Module
 from nn.norm import BatchNorm1d
 from nn.recurrent import GRUCell, LSTMCell, RNNCell

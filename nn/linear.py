@@ -1,4 +1,5 @@
-"""Composable layers as PyTorch names them: Linear, Sequential, activation modules, Dropout.
+"""Linear and Sequential, as PyTorch names them; the activation modules and Dropout live in
+`nn.activation` and `nn.dropout`.
 
 A layer takes one example (a list of Values or numbers) and returns a list; `Sequential` chains
 layers. Weights come from Python's global `random` unless a module is given a `seed`, as in the
@@ -8,9 +9,8 @@ rest of nn: `random.seed(0)` before building makes a model repeatable.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from numbers import Real
-from typing import Any, ClassVar
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from autograd import Value, dot
 from nn.layers import _seeded, _size
@@ -82,6 +82,7 @@ class Sequential(Module):
     class and position ("Linear 0", "ReLU 1"). `forward_batch` hands a batch to each part in
     turn, so a `BatchNorm1d` inside sees its batch whole.
 
+    >>> from nn import ReLU
     >>> model = Sequential(Linear(2, 4, seed=0), ReLU(), Linear(4, 1, seed=1))
     >>> len(model), type(model[1]).__name__, len(model([0.5, -1.0]))
     (3, 'ReLU', 1)
@@ -151,158 +152,6 @@ class Sequential(Module):
         return "Sequential(\n" + "\n".join(lines) + "\n)" if lines else "Sequential()"
 
 
-class _Elementwise(Module):
-    """An activation applied to each entry of an example (a list), or to a single Value."""
-
-    function: ClassVar[Callable[[Value], Value]]  # a staticmethod, or a method for LeakyReLU
-
-    def forward(self, x: Example | Value | float) -> list[Value] | Value:
-        apply = self.function
-        if isinstance(x, (list, tuple)):
-            return [apply(v if type(v) is Value else _constant(v)) for v in x]
-        return apply(x if type(x) is Value else _constant(x))
-
-    @classmethod
-    def _count_parameters(cls, config: dict[str, Any]) -> int:
-        return 0
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-class ReLU(_Elementwise):
-    """max(0, x) for each entry. `ReLU()([-1.0, 2.0])` gives Values 0.0 and 2.0.
-
-    >>> [y.data for y in ReLU()([-1.0, 2.0])]
-    [0.0, 2.0]
-    """
-
-    function = staticmethod(Value.relu)
-
-
-class Tanh(_Elementwise):
-    """tanh(x) for each entry.
-
-    >>> Tanh()([0.0])[0].data
-    0.0
-    """
-
-    function = staticmethod(Value.tanh)
-
-
-class Sigmoid(_Elementwise):
-    """1 / (1 + e**-x) for each entry.
-
-    >>> Sigmoid()([0.0])[0].data
-    0.5
-    """
-
-    function = staticmethod(Value.sigmoid)
-
-
-class Softplus(_Elementwise):
-    """log(1 + e**x) for each entry: PyTorch's Softplus with beta = 1, computed without overflow.
-
-    >>> round(Softplus()([0.0])[0].data, 6)
-    0.693147
-    """
-
-    function = staticmethod(Value.softplus)
-
-
-class SiLU(_Elementwise):
-    """x sigmoid(x) for each entry.
-
-    >>> SiLU()([0.0])[0].data
-    0.0
-    """
-
-    function = staticmethod(Value.silu)
-
-
-class GELU(_Elementwise):
-    """x Phi(x) for each entry, Phi the standard normal CDF (PyTorch's exact form).
-
-    >>> GELU()([0.0])[0].data
-    0.0
-    """
-
-    function = staticmethod(Value.gelu)
-
-
-class Identity(_Elementwise):
-    """Returns its input unchanged; a placeholder, as in PyTorch.
-
-    >>> Identity()([1.0, 2.0])
-    [1.0, 2.0]
-    """
-
-    def forward(self, x: Any) -> Any:
-        return x
-
-
-class LeakyReLU(_Elementwise):
-    """x for x > 0, `negative_slope` * x below.
-
-    >>> [y.data for y in LeakyReLU(0.1)([-2.0, 3.0])]
-    [-0.2, 3.0]
-    """
-
-    config_keys = ("negative_slope",)
-
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = _real("LeakyReLU: negative_slope", negative_slope)
-
-    def function(self, x: Value) -> Value:
-        return x.leaky_relu(self.negative_slope)
-
-    def __repr__(self) -> str:
-        return f"LeakyReLU(negative_slope={self.negative_slope})"
-
-
-ACTIVATION_MODULES = (ReLU, Tanh, Sigmoid, LeakyReLU, Softplus, SiLU, GELU, Identity)
-
-
-class Dropout(Module):
-    """Inverted dropout: while training, each entry is zeroed with probability `p` and the rest
-    are scaled by 1 / (1 - p), so the expected output is the input; in eval mode, the identity.
-
-    The coin flips come from `random.Random(seed)`, or the global `random` when None (a saved
-    model records only `p`). A dropped entry is the input times 0, so its gradient is 0; a kept
-    one passes its gradient on times 1 / (1 - p).
-
-    >>> drop = Dropout(0.5, seed=0)
-    >>> sorted({y.data for y in drop([Value(1.0)] * 20)})
-    [0.0, 2.0]
-    >>> drop.eval()([1.0, 2.0])
-    [1.0, 2.0]
-    """
-
-    config_keys = ("p",)
-
-    def __init__(self, p: float = 0.5, *, seed: int | None = None) -> None:
-        p = _real("Dropout: p", p)
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
-        self.p = p
-        self._rng = _seeded(seed)
-
-    def forward(self, x: Example) -> list[Any]:
-        if not isinstance(x, (list, tuple)):
-            raise TypeError(f"Dropout takes one example, a list, got {type(x).__name__} {x!r}")
-        if not self.training or self.p == 0.0:
-            return list(x)
-        scale, p, draw = 1.0 / (1.0 - self.p), self.p, self._rng.random
-        return [v * (0.0 if draw() < p else scale) for v in x]
-
-    @classmethod
-    def _count_parameters(cls, config: dict[str, Any]) -> int:
-        return 0
-
-    def __repr__(self) -> str:
-        return f"Dropout(p={self.p})"
-
-
 def _parts_of(config: Any) -> list[tuple[type[Module], dict[str, Any]]]:
     """The (class, config) of each part a Sequential's config lists, checked."""
     parts = config["modules"] if isinstance(config, dict) else None
@@ -335,21 +184,7 @@ def _check_length(module: Module, x: Any, expected: int) -> None:
         raise ValueError(f"{module!r} takes {expected} inputs, got {len(x)}")
 
 
-def _constant(x: Any) -> Value:
-    if isinstance(x, bool) or not isinstance(x, Real):
-        raise TypeError(f"expected a Value or a real number, got {type(x).__name__} {x!r}")
-    return Value(x)
-
-
 def _flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return value
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)

@@ -1,8 +1,9 @@
 """`Module`: the parameters of a model found by walking its attributes, and saving and loading them.
 
 A model file is JSON: a format tag and version, the class name, the constructor config that
-rebuilds the architecture, and the parameters by name. Loading rebuilds only nn's own classes,
-named in the file and looked up in a fixed registry: nothing in the file is ever executed.
+rebuilds the architecture, and the state dict (the parameters, then the buffers, by name) under
+"parameters". Loading rebuilds only nn's own classes, named in the file and looked up in a fixed
+registry: nothing in the file is ever executed.
 """
 
 from __future__ import annotations
@@ -406,9 +407,11 @@ def _read(owner: Any, key: Any) -> Any:
 
 def _registry() -> dict[str, type[Module]]:
     # imported here: those modules import this one
+    from nn.activation import ACTIVATION_MODULES
+    from nn.dropout import Dropout
     from nn.embedding import Embedding
     from nn.layers import MLP, Layer, Neuron
-    from nn.linear import ACTIVATION_MODULES, Dropout, Linear, Sequential
+    from nn.linear import Linear, Sequential
     from nn.norm import BatchNorm1d
     from nn.recurrent import GRUCell, LSTMCell, RNNCell
     from nn.rnn import GRU, LSTM, RNN
