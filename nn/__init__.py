@@ -1,4 +1,4 @@
-"""chainrule's nn: micrograd-style neural networks on the autograd engine.
+"""chainrule's nn: micrograd-style neural networks on the autograd engine, and PyTorch-style layers.
 
 Losses, optimisers, datasets and the training loop live in `nn.losses`, `nn.optim`, `nn.data`
 and `nn.train`.
@@ -10,17 +10,43 @@ and `nn.train`.
 17
 """
 
+from nn.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from nn.dropout import Dropout
+from nn.embedding import Embedding
 from nn.init import INITIALIZERS, he_normal, initializer, uniform, xavier_uniform
 from nn.layers import ACTIVATIONS, MLP, Layer, Neuron
+from nn.linear import Linear, Sequential
 from nn.module import Module
+from nn.norm import BatchNorm1d
+from nn.recurrent import GRUCell, LSTMCell, RNNCell
+from nn.rnn import GRU, LSTM, RNN
 
 __all__ = [
     "ACTIVATIONS",
+    "GELU",
+    "GRU",
     "INITIALIZERS",
+    "LSTM",
     "MLP",
+    "RNN",
+    "BatchNorm1d",
+    "Dropout",
+    "Embedding",
+    "GRUCell",
+    "Identity",
+    "LSTMCell",
     "Layer",
+    "LeakyReLU",
+    "Linear",
     "Module",
     "Neuron",
+    "RNNCell",
+    "ReLU",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "Softplus",
+    "Tanh",
     "he_normal",
     "initializer",
     "uniform",

@@ -1,4 +1,5 @@
-"""Small two-dimensional datasets (XOR, moons, circles, spirals) and mini-batching.
+"""Small two-dimensional datasets (XOR, moons, circles, spirals), mini-batching, and (from
+`nn.sequences`) sequence tasks for recurrent networks.
 
 Every maker returns `(X, y)`: `X` a list of `[x1, x2]` float lists, `y` a list of int labels.
 Pure Python; the makers draw from `random.Random(seed)`, so one seed always gives the same data;
@@ -196,3 +197,29 @@ def _finish(points: list[tuple[float, float, int]], noise: float, rng: random.Ra
     rng.shuffle(points)
     X = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for a, b, _ in points]
     return X, [label for _, _, label in points]
+
+
+# The sequence tasks live in nn.sequences, which uses this module's helpers; they are reached as
+# nn.data.adding_problem and so on, imported when first asked for (an import at the top of
+# either module would be circular).
+_SEQUENCE_TASKS = (
+    "TEXT",
+    "CharCorpus",
+    "adding_problem",
+    "char_corpus",
+    "parity",
+    "sample_text",
+    "sine_wave",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SEQUENCE_TASKS:
+        from nn import sequences
+
+        return getattr(sequences, name)
+    raise AttributeError(f"module 'nn.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SEQUENCE_TASKS])

@@ -33,11 +33,18 @@ def _entry(x: Any, caller: str, where: str) -> Scalar:
 
 
 def _pairs(outputs: Nested, targets: Nested, caller: str) -> list[tuple[Value, Scalar]]:
-    """The (output, target) entries of two nested structures that must have the same shape."""
+    """The (output, target) entries of two nested structures that must have the same shape.
+
+    Inside a batch, an example's output may be a list of one (what `Linear(n, 1)` returns)
+    against a number.
+    """
     pairs: list[tuple[Value, Scalar]] = []
     stack = [(outputs, targets, "")]
     while stack:
         out, target, path = stack.pop()
+        if path and isinstance(out, (list, tuple)) and len(out) == 1:
+            if not isinstance(target, (list, tuple)):  # one output of Linear(n, 1): a number
+                out = out[0]
         out_is_list, target_is_list = (
             isinstance(out, (list, tuple)),
             isinstance(target, (list, tuple)),

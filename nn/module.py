@@ -1,8 +1,9 @@
 """`Module`: the parameters of a model found by walking its attributes, and saving and loading them.
 
 A model file is JSON: a format tag and version, the class name, the constructor config that
-rebuilds the architecture, and the parameters by name. Loading rebuilds only nn's own classes,
-named in the file and looked up in a fixed registry: nothing in the file is ever executed.
+rebuilds the architecture, and the state dict (the parameters, then the buffers, by name) under
+"parameters". Loading rebuilds only nn's own classes, named in the file and looked up in a fixed
+registry: nothing in the file is ever executed.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import json
 import math
 import os
 import random
-from collections.abc import Iterator, Mapping
-from numbers import Real
+from collections.abc import Iterator, Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -50,6 +51,10 @@ class Module:
     """
 
     config_keys: ClassVar[tuple[str, ...]] = ()  # the constructor arguments `save` records
+    # Attributes holding buffers: state that is saved but not trained (BatchNorm1d's running
+    # statistics), each a number or a list of numbers.
+    buffer_keys: ClassVar[tuple[str, ...]] = ()
+    training: bool = True  # set on the instance by train() and eval()
     _scope_name: str | None = None  # the name graph drawings give it (None: its class name),
     # read at the first call, when the module makes the `graph_scope` it enters on every call
 
@@ -63,6 +68,73 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """What calling the module computes; subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def forward_batch(self, batch: Sequence[Any]) -> list[Any]:
+        """The outputs for a batch of examples, one per example: `[self(x) for x in batch]`.
+
+        A module takes one example per call, as micrograd's do, except where the output depends
+        on the whole batch: `BatchNorm1d` takes the batch, and overrides this to `self(batch)`;
+        containers (`Sequential`) override it to hand the batch to each part in turn. `fit` and
+        `evaluate` pass every batch through this method, so a model with batch normalisation
+        inside sees its batches whole; a hand-written module that holds one should override it.
+
+        >>> from nn import MLP
+        >>> model = MLP(2, [3, 1], seed=0)
+        >>> [y.data for y in model.forward_batch([[1.0, 2.0]])] == [model([1.0, 2.0]).data]
+        True
+        """
+        return [self(x) for x in batch]
+
+    def _scope(self) -> graph_scope:
+        """The `graph_scope` every call enters (`__call__` inlines this on its hot path)."""
+        scope = self.__dict__.get("_graph_scope")
+        if scope is None:
+            scope = self._graph_scope = graph_scope(self, self._scope_name or type(self).__name__)
+        return scope
+
+    # --- sub-modules and modes --------------------------------------------------------------
+    def modules(self) -> list[Module]:
+        """This module and every module inside it, each once, in definition order (PyTorch's).
+
+        >>> from nn import MLP
+        >>> [type(m).__name__ for m in MLP(1, [2]).modules()]
+        ['MLP', 'Layer', 'Neuron', 'Neuron']
+        """
+        return [module for _, module in self._named_modules("", set())]
+
+    def _named_modules(self, prefix: str, visited: set[int]) -> Iterator[tuple[str, Module]]:
+        visited.add(id(self))
+        yield prefix, self
+        for name, attribute in vars(self).items():
+            if not name.startswith("_"):
+                yield from _modules_in(prefix + name, attribute, visited)
+
+    def train(self: M, mode: bool = True) -> M:
+        """Set training mode (`mode=True`) or evaluation mode on this module and all inside it.
+
+        `.training` tells which. Dropout drops only while training; BatchNorm1d normalises with
+        the batch's statistics while training and with its running statistics in evaluation.
+        Returns the module, as PyTorch's does.
+
+        >>> from nn import Dropout, Sequential
+        >>> model = Sequential(Dropout(0.5)).eval()
+        >>> model.training, model[0].training
+        (False, False)
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be True or False, got {mode!r}")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self: M) -> M:
+        """Evaluation mode: `train(False)`. Returns the module.
+
+        >>> from nn import MLP
+        >>> MLP(1, [1]).eval().training
+        False
+        """
+        return self.train(False)
 
     # --- parameters -------------------------------------------------------------------------
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -118,22 +190,53 @@ class Module:
         """
         return {key: _copy(getattr(self, key)) for key in self.config_keys}
 
-    # --- state dicts ------------------------------------------------------------------------
+    # --- buffers and state dicts -----------------------------------------------------------
+    def named_buffers(self) -> list[tuple[str, float | int]]:
+        """(dotted name, number) pairs of every buffer: state that is saved but not trained.
+
+        A module lists the attributes holding its buffers in `buffer_keys`; an attribute holding
+        a list gives one entry per number (`running_mean.0`, ...).
+
+        >>> from nn import BatchNorm1d
+        >>> [name for name, _ in BatchNorm1d(1).named_buffers()]
+        ['running_mean.0', 'running_var.0', 'num_batches_tracked']
+        """
+        return [(name, _read(owner, key)) for name, owner, key in self._buffer_slots()]
+
+    def buffers(self) -> list[float | int]:
+        """Every buffer's number, in the order of `named_buffers()`."""
+        return [value for _, value in self.named_buffers()]
+
+    def _buffer_slots(self) -> list[tuple[str, Any, Any]]:
+        """(name, owner, key) of every buffer entry: `owner[key]` for a list, else an attribute."""
+        slots = []
+        for prefix, module in self._named_modules("", set()):
+            for key in module.buffer_keys:
+                held = getattr(module, key)
+                if isinstance(held, list):
+                    slots += [(f"{prefix}{key}.{i}", held, i) for i in range(len(held))]
+                else:
+                    slots.append((prefix + key, module, key))
+        return [(name.removeprefix("."), owner, key) for name, owner, key in slots]
+
     def state_dict(self) -> dict[str, float]:
-        """The parameters' values by name, in the order of `named_parameters()`.
+        """The parameters' values by name, in the order of `named_parameters()`, then the buffers.
 
         >>> from nn import Neuron
         >>> Neuron(1).state_dict().keys()
         dict_keys(['w.0', 'b'])
         """
-        return {name: parameter.data for name, parameter in self.named_parameters()}
+        state = {name: parameter.data for name, parameter in self.named_parameters()}
+        state.update(self.named_buffers())
+        return state
 
     def load_state_dict(self, state: Mapping[str, float]) -> None:
-        """Set every parameter from `state`, which must name each one once with a finite number.
+        """Set every parameter and buffer from `state`, which must name each once with a number.
 
         Everything is checked before anything is assigned: on a ValueError that says what
-        differs (missing and unexpected names, values that are not finite real numbers), the
-        model is left as it was. Gradients are not touched.
+        differs (missing and unexpected names, values that are not finite real numbers, or not
+        whole numbers for a count such as `num_batches_tracked`), the model is left as it was.
+        Gradients are not touched.
 
         >>> from nn import Neuron
         >>> neuron = Neuron(1)
@@ -147,9 +250,11 @@ class Module:
                 f"got {type(state).__name__}"
             )
         named = dict(self.named_parameters())
+        slots = {name: (owner, key) for name, owner, key in self._buffer_slots()}
+        counts = {name for name, (owner, key) in slots.items() if type(_read(owner, key)) is int}
         problems = []
-        missing = [name for name in named if name not in state]
-        unexpected = [name for name in state if name not in named]
+        missing = [name for name in [*named, *slots] if name not in state]
+        unexpected = [name for name in state if name not in named and name not in slots]
         if missing:
             problems.append(f"{len(missing)} missing ({_few(missing)})")
         if unexpected:
@@ -157,10 +262,17 @@ class Module:
         bad = [
             f"{name!r}: {value!r}"
             for name, value in state.items()
-            if name in named and not _is_finite_real(value)
+            if (name in named or name in slots) and not _is_finite_real(value)
         ]
         if bad:
             problems.append(f"{len(bad)} not finite real numbers ({_few(bad, quote=False)})")
+        fractional = [
+            f"{name!r}: {state[name]!r}"
+            for name in counts
+            if name in state and _is_finite_real(state[name]) and not _is_count(state[name])
+        ]
+        if fractional:
+            problems.append(f"{len(fractional)} not counts ({_few(fractional, quote=False)})")
         if problems:
             raise ValueError(
                 f"load_state_dict: the state does not match {type(self).__name__}: "
@@ -168,6 +280,12 @@ class Module:
             )
         for name, parameter in named.items():
             parameter.data = float(state[name])
+        for name, (owner, key) in slots.items():
+            value = int(state[name]) if name in counts else float(state[name])
+            if isinstance(owner, list):
+                owner[key] = value
+            else:
+                setattr(owner, key, value)
 
     # --- files ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -226,16 +344,18 @@ class Module:
         where = f"load: {path}: {model_class.__name__}"
         try:
             needed = model_class._count_parameters(config)
+            buffers = model_class._count_buffers(config)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: bad config {config!r}: {error}") from None
-        if needed != len(parameters):
+        if needed + buffers != len(parameters):
+            and_buffers = f" and {buffers} buffer entries" if buffers else ""
             raise ValueError(
-                f"{where} with config {config!r} has {needed} parameters, "
+                f"{where} with config {config!r} has {needed} parameters{and_buffers}, "
                 f"but the file has {len(parameters)}"
             )
         state = random.getstate()  # building draws weights; the caller's random stream is kept
         try:
-            model = model_class(**config)
+            model = model_class._from_config(config)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: bad config {config!r}: {error}") from None
         finally:
@@ -250,6 +370,16 @@ class Module:
     def _count_parameters(cls, config: dict[str, Any]) -> int:
         """How many parameters `cls(**config)` has, from the config alone (a guard for `load`)."""
         raise NotImplementedError(f"{cls.__name__} cannot be loaded from a file")
+
+    @classmethod
+    def _count_buffers(cls, config: dict[str, Any]) -> int:
+        """How many buffer entries `cls(**config)` has, from the config alone (0 unless told)."""
+        return 0
+
+    @classmethod
+    def _from_config(cls: type[M], config: dict[str, Any]) -> M:
+        """The module `config()` describes: `cls(**config)`, unless a container says otherwise."""
+        return cls(**config)
 
 
 def _parameters_in(name: str, item: Any, visited: set[int]) -> Iterator[tuple[str, Value]]:
@@ -267,10 +397,37 @@ def _parameters_in(name: str, item: Any, visited: set[int]) -> Iterator[tuple[st
             yield from _parameters_in(f"{name}.{key}", entry, visited)
 
 
-def _registry() -> dict[str, type[Module]]:
-    from nn.layers import MLP, Layer, Neuron  # here: nn.layers imports this module
+def _modules_in(name: str, item: Any, visited: set[int]) -> Iterator[tuple[str, Module]]:
+    """The modules in one attribute (as `_parameters_in` finds parameters), with dotted names."""
+    if isinstance(item, Module):
+        if id(item) not in visited:
+            yield from item._named_modules(name + ".", visited)
+    elif isinstance(item, (list, tuple)):
+        for i, entry in enumerate(item):
+            yield from _modules_in(f"{name}.{i}", entry, visited)
+    elif isinstance(item, dict):
+        for key, entry in item.items():
+            yield from _modules_in(f"{name}.{key}", entry, visited)
 
-    return {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
+
+def _read(owner: Any, key: Any) -> Any:
+    return owner[key] if isinstance(owner, list) else getattr(owner, key)
+
+
+def _registry() -> dict[str, type[Module]]:
+    # imported here: those modules import this one
+    from nn.activation import ACTIVATION_MODULES
+    from nn.dropout import Dropout
+    from nn.embedding import Embedding
+    from nn.layers import MLP, Layer, Neuron
+    from nn.linear import Linear, Sequential
+    from nn.norm import BatchNorm1d
+    from nn.recurrent import GRUCell, LSTMCell, RNNCell
+    from nn.rnn import GRU, LSTM, RNN
+
+    classes = [Neuron, Layer, MLP, Linear, Sequential, *ACTIVATION_MODULES, Dropout, BatchNorm1d]
+    classes += [RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU, Embedding]
+    return {cls.__name__: cls for cls in classes}
 
 
 def _check_document(document: Any, cls: type[Module], where: str) -> tuple:
@@ -322,6 +479,11 @@ def _is_finite_real(value: Any) -> bool:
         return math.isfinite(float(value))
     except OverflowError:  # an int too large for a float
         return False
+
+
+def _is_count(value: Any) -> bool:
+    """A whole number >= 0 (an int, or a float such as 3.0), for buffers that count."""
+    return (isinstance(value, Integral) or float(value).is_integer()) and value >= 0
 
 
 def _few(items: list, limit: int = 3, quote: bool = True) -> str:

@@ -1,4 +1,5 @@
-"""fit(): the training loop, with a progress bar and a per-epoch history; evaluate(), accuracy()."""
+"""fit(): the training loop, with a progress bar and a per-epoch history; evaluate(), accuracy();
+and, from `nn.bptt`, truncated backpropagation through time for long sequences."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from typing import Any, Protocol
 from tqdm.auto import tqdm
 
 from autograd import Value, no_grad
+from nn.bptt import BPTTHistory as BPTTHistory  # truncated BPTT, re-exported from here
+from nn.bptt import detach as detach
+from nn.bptt import truncated_bptt as truncated_bptt
 from nn.checkpoint import RunState, check_checkpointable, read_checkpoint, write_checkpoint
 from nn.data import _positive_int, batches, check_data, random_source
 from nn.interrupts import CtrlC
@@ -92,8 +96,9 @@ def fit(
 
     Each batch (`batch_size` as in `nn.data.batches`: None for the whole set, 1 for stochastic,
     k for mini-batches; shuffled each epoch from `seed` when `shuffle`) takes one step:
-    outputs = [model(x) for x in batch], objective = loss(outputs, targets) + regularization(
-    parameters), then `optimizer.zero_grad()`, `objective.backward()`, `optimizer.step()`.
+    outputs = model.forward_batch(batch) (for a plain callable, [model(x) for x in batch]), in
+    training mode, objective = loss(outputs, targets) + regularization(parameters), then
+    `optimizer.zero_grad()`, `objective.backward()`, `optimizer.step()`.
     `loss` returns the batch mean, as the functions of `nn.losses` do. A `scheduler`
     (`nn.optim.StepLR`, `CosineAnnealingLR`) steps once after every epoch.
 
@@ -217,7 +222,7 @@ def _train_epoch(
     for X_batch, y_batch in itertools.islice(epoch_batches, run.steps, None):
         if ctrl_c.pressed:
             return False
-        outputs = [model(x) for x in X_batch]
+        outputs = _model_outputs(model, X_batch, training=True)
         batch_loss = _as_value(loss(outputs, y_batch), "fit", "loss")
         objective = batch_loss
         if regularization is not None:
@@ -237,6 +242,9 @@ def evaluate(
 ) -> tuple[float, float]:
     """The mean loss and the accuracy of `model` on `data = (X, y)`, recording no graph.
 
+    The model runs in eval mode (no dropout; batch norm with its running statistics) and goes
+    back to its own mode afterwards.
+
     >>> from autograd import Value
     >>> from nn.losses import mse
     >>> evaluate(lambda x: Value(2.0 * x[0]), mse, ([[1.0], [-1.0]], [1.0, 1.0]))
@@ -244,9 +252,38 @@ def evaluate(
     """
     X, y = check_data(data, "evaluate")
     with no_grad():
-        outputs = [model(x) for x in X]
+        outputs = _model_outputs(model, X, training=False)
         mean_loss = _as_value(loss(outputs, list(y)), "evaluate", "loss")
     return mean_loss.data, accuracy(outputs, y)
+
+
+def _model_outputs(model: Callable[[Any], Any], X: Sequence[Any], training: bool) -> list[Any]:
+    """The model's outputs for the batch `X`, computed in training mode or in eval mode.
+
+    A model with `forward_batch` (every nn `Module`) is handed the batch whole, so batch
+    normalisation inside it sees every example; any other callable gets one example at a time.
+    A model with `train()` is put in the mode asked for (dropout drops only in training mode),
+    and back in its own mode afterwards. `fit` trains with `training=True`; `evaluate` uses
+    `training=False`.
+
+    >>> from nn import BatchNorm1d, Linear, Sequential
+    >>> model = Sequential(Linear(1, 2, seed=0), BatchNorm1d(2))
+    >>> outputs = _model_outputs(model, [[1.0], [2.0], [4.0]], training=True)
+    >>> len(outputs), model.training, model[1].num_batches_tracked
+    (3, True, 1)
+    """
+    was_training = getattr(model, "training", training)
+    switch = was_training != training and callable(getattr(model, "train", None))
+    if switch:
+        model.train(training)
+    try:
+        forward_batch = getattr(model, "forward_batch", None)
+        if callable(forward_batch):
+            return list(forward_batch(X))
+        return [model(x) for x in X]
+    finally:
+        if switch:
+            model.train(was_training)
 
 
 def accuracy(outputs: Sequence[Any], targets: Sequence[Any]) -> float:

@@ -398,3 +398,14 @@ def test_penalties_refuse_empty_or_wrong_parameters(penalty):
         penalty(Value(1.0))
     with pytest.raises(TypeError, match=r"parameters\[1\] must be a Value, got 2.0"):
         penalty([Value(1.0), 2.0])
+
+
+def test_in_a_batch_an_output_list_of_one_matches_a_number_target():
+    outputs = [[Value(1.0)], [Value(3.0)]]  # what a Linear(n, 1) layer returns per example
+    assert mse(outputs, [0.0, 1.0]).data == mse([Value(1.0), Value(3.0)], [0.0, 1.0]).data
+    assert (
+        binary_cross_entropy(outputs, [1, 0]).data
+        == binary_cross_entropy([Value(1.0), Value(3.0)], [1, 0]).data
+    )
+    with pytest.raises(ValueError, match="a list of outputs but a scalar of targets"):
+        mse([Value(1.0), Value(2.0)], 1.0)  # outside a batch, shapes must still agree

@@ -13,7 +13,31 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd import Value
-from nn import MLP, Layer, Module, Neuron
+from nn import (
+    GELU,
+    GRU,
+    LSTM,
+    MLP,
+    RNN,
+    BatchNorm1d,
+    Dropout,
+    Embedding,
+    GRUCell,
+    Identity,
+    Layer,
+    LeakyReLU,
+    Linear,
+    LSTMCell,
+    Module,
+    Neuron,
+    ReLU,
+    RNNCell,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softplus,
+    Tanh,
+)
 
 AWKWARD = [0.1, 1e-300, -0.0, 5e-324, 1 / 3, -1.7976931348623157e308, 2.0**-1022, 123456.789]
 
@@ -373,4 +397,139 @@ def test_an_enormous_config_is_refused_by_its_parameter_count_without_building_i
     start = time.perf_counter()
     with pytest.raises(ValueError, match="but the file has 13"):
         MLP.load(path)
+    assert time.perf_counter() - start < 1.0
+
+
+# --- the layers of nn.linear, nn.norm, nn.recurrent, nn.rnn, nn.embedding in files -------------
+def trained_batch_norm():
+    norm = BatchNorm1d(2, momentum=None)
+    norm([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    return norm
+
+
+LAYERS = [
+    Linear(3, 2, seed=0),
+    Linear(2, 2, bias=False, seed=1),
+    Sequential(Linear(2, 3, seed=0), BatchNorm1d(3), LeakyReLU(0.2), Dropout(0.25), Linear(3, 1)),
+    Sequential(Sequential(Tanh(), Identity()), GELU(), SiLU(), Softplus(), Sigmoid(), ReLU()),
+    trained_batch_norm(),
+    BatchNorm1d(3, eps=1e-3, momentum=0.5, affine=False),
+    RNNCell(2, 3, nonlinearity="relu", seed=0),
+    LSTMCell(2, 2, bias=False, seed=0),
+    GRUCell(1, 2, seed=0),
+    RNN(2, 3, num_layers=2, nonlinearity="relu", seed=0),
+    LSTM(1, 2, seed=0),
+    GRU(2, 2, num_layers=2, bias=False, seed=0),
+    Embedding(5, 3, seed=0),
+]
+
+
+@pytest.mark.parametrize("model", LAYERS, ids=lambda m: repr(m).replace("\n", " "))
+def test_every_layer_round_trips_through_a_file_with_its_buffers(tmp_path, model):
+    model.save(tmp_path / "layer.json")
+    loaded = Module.load(tmp_path / "layer.json")
+    assert type(loaded) is type(model) and repr(loaded) == repr(model)
+    assert loaded.config() == model.config()
+    assert loaded.state_dict() == model.state_dict()
+    assert [type(v) for v in loaded.state_dict().values()] == [
+        type(v) for v in model.state_dict().values()
+    ]
+    document = json.loads((tmp_path / "layer.json").read_text())
+    assert document["parameters"] == model.state_dict()  # buffers travel with the parameters
+
+
+def test_a_sequential_records_each_part_by_class_and_config():
+    model = Sequential(Linear(2, 1, seed=0), LeakyReLU(0.5))
+    assert model.config() == {
+        "modules": [
+            {"class": "Linear", "config": {"in_features": 2, "out_features": 1, "bias": True}},
+            {"class": "LeakyReLU", "config": {"negative_slope": 0.5}},
+        ]
+    }
+
+
+def test_a_sequential_holding_a_module_of_your_own_cannot_be_saved(tmp_path):
+    with pytest.raises(TypeError, match="part 1 is a Tiny, not one of nn's own modules"):
+        Sequential(Linear(1, 1), Tiny()).save(tmp_path / "mixed.json")
+    assert not (tmp_path / "mixed.json").exists()
+
+
+def test_a_loaded_model_starts_in_training_mode_whatever_mode_it_was_saved_in(tmp_path):
+    model = Sequential(Linear(1, 1, seed=0), Dropout(0.5)).eval()
+    model.save(tmp_path / "m.json")
+    assert Module.load(tmp_path / "m.json").training
+
+
+def test_load_state_dict_checks_buffers_like_parameters():
+    norm = BatchNorm1d(1)
+    state = norm.state_dict()
+    with pytest.raises(ValueError, match=r"1 missing \('running_var.0'\)"):
+        norm.load_state_dict({k: v for k, v in state.items() if k != "running_var.0"})
+    with pytest.raises(ValueError, match=r"not finite real numbers \('running_mean.0': nan\)"):
+        norm.load_state_dict(state | {"running_mean.0": math.nan})
+    for count in (2.5, -1):
+        with pytest.raises(ValueError, match=r"1 not counts \('num_batches_tracked': "):
+            norm.load_state_dict(state | {"num_batches_tracked": count})
+    norm.load_state_dict(state | {"num_batches_tracked": 4.0})
+    assert norm.num_batches_tracked == 4 and type(norm.num_batches_tracked) is int
+    assert norm.state_dict() == state | {"num_batches_tracked": 4}
+
+
+def sequential_document(tmp_path):
+    Sequential(Linear(2, 2, seed=0), BatchNorm1d(2)).save(tmp_path / "seq.json")
+    return json.loads((tmp_path / "seq.json").read_text())
+
+
+def set_part(i, key, value):
+    return lambda d: d["config"]["modules"][i].__setitem__(key, value)
+
+
+MALFORMED_SEQUENTIAL = {
+    "modules not a list": (
+        lambda d: d["config"].__setitem__("modules", {"0": {}}),
+        "modules must be a list",
+    ),
+    "part not an object": (
+        lambda d: d["config"]["modules"].__setitem__(0, "Linear"),
+        r"modules\[0\] must be an object with the keys class, config",
+    ),
+    "unknown part": (set_part(1, "class", "eval"), r"modules\[1\]: unknown class 'eval'"),
+    "part config keys": (
+        set_part(0, "config", {"in_features": 2}),
+        r"modules\[0\]: the config of Linear must have the keys in_features, out_features, bias",
+    ),
+    "bad part size": (
+        lambda d: d["config"]["modules"][0]["config"].__setitem__("in_features", -2),
+        "bad config .*in_features must be a positive int, got -2",
+    ),
+    "a buffer too few": (
+        lambda d: d["parameters"].pop("1.num_batches_tracked"),
+        "has 10 parameters and 5 buffer entries, but the file has 14",
+    ),
+    "a count that is not one": (
+        lambda d: d["parameters"].__setitem__("1.num_batches_tracked", 0.5),
+        r"not counts \('1.num_batches_tracked': 0.5\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_SEQUENTIAL)
+def test_a_malformed_sequential_file_is_refused_saying_what_is_wrong(tmp_path, case):
+    change, message = MALFORMED_SEQUENTIAL[case]
+    document = sequential_document(tmp_path)
+    change(document)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=message):
+        Sequential.load(path)
+
+
+def test_an_enormous_layer_is_refused_by_its_parameter_count_without_building_it(tmp_path):
+    document = sequential_document(tmp_path)
+    document["config"]["modules"][0]["config"]["out_features"] = 10**9
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(document))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="but the file has 15"):
+        Module.load(path)
     assert time.perf_counter() - start < 1.0

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from autograd import Value, is_grad_enabled
-from nn import MLP
+from nn import MLP, Dropout, Linear, Sequential
 from nn.data import make_moons, make_spirals
 from nn.losses import cross_entropy, l2, mse
 from nn.optim import SGD, Adam, StepLR
@@ -418,3 +418,52 @@ def test_without_a_seed_the_global_random_seed_makes_training_repeatable():
         return model.state_dict()
 
     assert run() == run()
+
+
+# --- handing batches through models with modes ------------------------------------------------
+class ModeSpy:
+    """A model with train()/eval() and forward_batch that records what it was asked."""
+
+    def __init__(self):
+        self.w = Value(0.5)
+        self.training = True
+        self.batches = []  # (batch size, mode) per forward_batch call
+
+    def train(self, mode=True):
+        self.training = mode
+        return self
+
+    def forward_batch(self, batch):
+        self.batches.append((len(batch), self.training))
+        return [self.w * x[0] for x in batch]
+
+    def __call__(self, x):
+        raise AssertionError("a model with forward_batch gets whole batches")
+
+    def parameters(self):
+        return [self.w]
+
+
+def test_fit_hands_whole_batches_in_training_mode_and_evaluate_in_eval_mode():
+    model = ModeSpy().train(False)
+    X, y = line_data(2.0, n=6)
+    quiet_fit(
+        model,
+        mse,
+        SGD(model.parameters(), lr=0.1),
+        (X, y),
+        epochs=1,
+        batch_size=4,
+        validation=(X, y),
+    )
+    assert model.batches == [(4, True), (2, True), (6, False)]
+    assert model.training is False  # back in the mode it came in
+
+
+def test_evaluate_runs_without_dropout_and_leaves_the_model_in_training_mode():
+    model = Sequential(Linear(1, 1, seed=0), Dropout(0.5, seed=0))
+    with pytest.raises(TypeError):
+        evaluate(model, lambda outputs, targets: 1.0, ([[1.0]], [1.0]))
+    assert model.training
+    first = evaluate(model, mse, ([[1.0]] * 20, [1.0] * 20))
+    assert first == evaluate(model, mse, ([[1.0]] * 20, [1.0] * 20))  # no dropout in eval mode

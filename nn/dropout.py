@@ -1,0 +1,51 @@
+"""Dropout (Srivastava et al., 2014): a regulariser that zeroes random entries while training."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from autograd import Value
+from nn.activation import _real
+from nn.layers import _seeded
+from nn.module import Module
+
+
+class Dropout(Module):
+    """Inverted dropout: while training, each entry is zeroed with probability `p` and the rest
+    are scaled by 1 / (1 - p), so the expected output is the input; in eval mode, the identity.
+
+    The coin flips come from `random.Random(seed)`, or the global `random` when None (a saved
+    model records only `p`). A dropped entry is the input times 0, so its gradient is 0; a kept
+    one passes its gradient on times 1 / (1 - p).
+
+    >>> drop = Dropout(0.5, seed=0)
+    >>> sorted({y.data for y in drop([Value(1.0)] * 20)})
+    [0.0, 2.0]
+    >>> drop.eval()([1.0, 2.0])
+    [1.0, 2.0]
+    """
+
+    config_keys = ("p",)
+
+    def __init__(self, p: float = 0.5, *, seed: int | None = None) -> None:
+        p = _real("Dropout: p", p)
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        self.p = p
+        self._rng = _seeded(seed)
+
+    def forward(self, x: Sequence[Value | float]) -> list[Any]:
+        if not isinstance(x, (list, tuple)):
+            raise TypeError(f"Dropout takes one example, a list, got {type(x).__name__} {x!r}")
+        if not self.training or self.p == 0.0:
+            return list(x)
+        scale, p, draw = 1.0 / (1.0 - self.p), self.p, self._rng.random
+        return [v * (0.0 if draw() < p else scale) for v in x]
+
+    @classmethod
+    def _count_parameters(cls, config: dict[str, Any]) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
