@@ -17,7 +17,14 @@ from autograd import Value, no_grad
 from nn.bptt import BPTTHistory as BPTTHistory  # truncated BPTT, re-exported from here
 from nn.bptt import detach as detach
 from nn.bptt import truncated_bptt as truncated_bptt
-from nn.checkpoint import RunState, check_checkpointable, read_checkpoint, write_checkpoint
+from nn.checkpoint import (
+    RunState,
+    check_checkpointable,
+    load_model_state,
+    model_state,
+    read_checkpoint,
+    write_checkpoint,
+)
 from nn.data import _positive_int, batches, check_data, random_source
 from nn.interrupts import CtrlC
 
@@ -104,7 +111,7 @@ def fit(
 
     With `validation = (X, y)`, the validation loss and accuracy are measured after every epoch
     under `no_grad()`. With `patience = k` as well, training stops once the validation loss has
-    not improved for k epochs, and (`restore_best`) the parameters of the best epoch come back.
+    not improved for k epochs, and (`restore_best`) the parameters (and buffers, such as batch norm's statistics) of the best epoch come back.
     `progress` shows a tqdm bar (a widget in Jupyter, text in a terminal) with the latest metrics.
 
     `checkpoint = path` saves the whole run there (`nn.checkpoint`: model, optimizer, scheduler,
@@ -187,7 +194,7 @@ def fit(
                 metrics.update(val_loss=val_loss, val_acc=val_accuracy)
                 if val_loss < run.best_loss:
                     run.best_loss, history.best_epoch, run.waited = val_loss, epoch, 0
-                    run.best_parameters = [p.data for p in parameters]
+                    run.best_state = model_state(model)
                 else:
                     run.waited += 1
             bar.set_postfix({name: f"{value:.4g}" for name, value in metrics.items()})
@@ -201,10 +208,9 @@ def fit(
                 break
     if history.interrupted and checkpoint is not None:
         write_checkpoint(checkpoint, model, optimizer, scheduler, rng, run)
-    if patience is not None and restore_best and run.best_parameters is not None:
+    if patience is not None and restore_best and run.best_state is not None:
         if not history.interrupted:  # an interrupted run keeps its last step, to go on from
-            for p, data in zip(parameters, run.best_parameters):
-                p.data = data
+            load_model_state(model, run.best_state)  # buffers too: batch norm's statistics
     return history
 
 
