@@ -111,7 +111,8 @@ def fit(
 
     With `validation = (X, y)`, the validation loss and accuracy are measured after every epoch
     under `no_grad()`. With `patience = k` as well, training stops once the validation loss has
-    not improved for k epochs, and (`restore_best`) the parameters (and buffers, such as batch norm's statistics) of the best epoch come back.
+    not improved for k epochs, and (`restore_best`) the parameters of the best epoch come back,
+    with its buffers (batch norm's running statistics).
     `progress` shows a tqdm bar (a widget in Jupyter, text in a terminal) with the latest metrics.
 
     `checkpoint = path` saves the whole run there (`nn.checkpoint`: model, optimizer, scheduler,
