@@ -20,6 +20,7 @@ from autograd.value import (
     dot,
     graph_scope,
     is_grad_enabled,
+    max_values,
     no_grad,
     sum_values,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "hvp",
     "is_grad_enabled",
     "jacobian",
+    "max_values",
     "no_grad",
     "save_graph",
     "sum_values",
