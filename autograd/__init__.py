@@ -13,6 +13,7 @@ from autograd.functional import (
     jacobian,
     value_and_grad,
 )
+from autograd.trace import GuardError, TraceError, trace
 from autograd.value import (
     Scope,
     Value,
@@ -28,6 +29,9 @@ from autograd.viz import draw_graph, save_graph
 
 __all__ = [
     "GradcheckError",
+    "GuardError",
+    "Tape",
+    "TraceError",
     "Scope",
     "Value",
     "adjoints",
@@ -49,5 +53,19 @@ __all__ = [
     "save_graph",
     "sum_values",
     "topological_order",
+    "trace",
     "value_and_grad",
 ]
+
+
+def __getattr__(name: str):
+    """`Tape` imports NumPy, an extra: it is loaded on first use, so the engine never needs it."""
+    if name == "Tape":
+        try:
+            from autograd.tape import Tape
+        except ImportError as error:
+            from autograd.trace import INSTALL
+
+            raise ImportError(INSTALL) from error
+        return Tape
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")

@@ -32,7 +32,7 @@ import numpy as np
 
 from autograd.rules import Rule
 
-Describe = Any  # (flat index of an entry in the result) -> text naming where it is
+Describe = Any  # (flat index of an entry in the result) -> text naming where it is, or None
 
 
 def example_of_last_axis(shape: tuple[int, ...]) -> Describe:
@@ -107,6 +107,12 @@ def _call_forward(rule: Rule, *entry: Any) -> float:
     return rule.forward(*chain(*columns))
 
 
+def recheck(rule: Rule, result: Any, inputs: tuple, describe: Describe | None) -> Any:
+    """`result` of `rule`'s forward pass on `inputs`, its non-finite entries computed again by the
+    float form (which raises where the eager engine raises)."""
+    return _recheck(rule, result, inputs, describe, _call_forward)
+
+
 def _recheck(rule: Rule, result: Any, inputs: tuple, describe: Describe | None, call: Any) -> Any:
     """Recompute the non-finite entries of `result` with the float form `call`, raising as it
     raises with the entry's place in the batch added."""
@@ -123,5 +129,6 @@ def _recheck(rule: Rule, result: Any, inputs: tuple, describe: Describe | None, 
         try:
             result[index] = call(rule, *operands(index))
         except (ArithmeticError, ValueError) as error:
-            raise type(error)(f"{error} ({describe(flat)})") from None
+            where = describe(flat)
+            raise type(error)(f"{error} ({where})" if where else str(error)) from None
     return result

@@ -1,0 +1,354 @@
+"""`trace(f, *example_args)`: record the graph `f` builds once, and return it as a `Tape`.
+
+A fixed-shape computation builds the same graph for every input; only the numbers differ. `trace`
+runs `f` on `Value`s made from the example arguments and keeps the graph, which `autograd.tape`
+compiles into a few array operations per level and replays on NumPy arrays, a whole batch at a time.
+
+What a graph cannot show, Python's own decisions, is what makes tracing delicate. `trace` deals
+with them in three ways:
+
+1. Guards. A decision taken on a Value while tracing is recorded with the line that took it:
+   comparisons (``x > 0``, and so `max()`, `min()` and `sorted()` over Values), `float(x)` and
+   `x.item()`. Every call of the tape recomputes the decision for every example and raises
+   `GuardError`, naming the decision and its line, where one would go the other way (a comparison)
+   or read another number (`float`, `item`). A batch never silently mixes branches.
+2. A probe run. `f` runs a second time, at arguments moved by about a thousandth, and the two
+   graphs are walked side by side. They must match node for node: a different structure, length
+   or number of decisions means a graph that depends on the data (`TraceError`, naming the node).
+   A number folded into the graph (the `c` of ``x + c``, a `Value` made inside `f`) must be the
+   same in both runs, or it was computed from the data (``x * x.data``, ``x.detach()``,
+   `no_grad()` inside `f`, a random draw): `TraceError`. Values that are the very same objects in
+   both runs existed before `f` was called (a model's weights): they are the tape's parameters,
+   read afresh at every call, and the graph stops at them.
+3. What is not caught. A `Value`'s `.data` is a plain slot, read by every operator, so a read of it
+   cannot be watched: a decision on ``x.data`` (``if x.data > 0:``) is a decision on a plain float,
+   invisible unless it comes out differently in the probe run (which then builds another graph).
+   Checks `f` makes on plain numbers (nn.losses refusing a non-finite logit) run at trace time
+   only. `int(x)` and `round(x)` raise TypeError on a Value, and `bool(x)` is always True (a Value
+   is an object), so neither decides anything. Side effects of `f` happen twice, at trace time.
+
+Choices written as nodes are part of the graph and need no guard: `relu`, `abs`, `leaky_relu`,
+`max_values`.
+
+>>> from autograd import Value
+>>> w = Value(2.0)
+>>> tape = trace(lambda x: (w * x).relu(), 1.5)
+>>> tape(3.0), tape.value_and_grad(3.0)
+(6.0, (6.0, (2.0,)))
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+from autograd import value as value_module
+from autograd.value import Value
+
+INSTALL = 'tracing needs NumPy: pip install "chainrule[tape]"'
+_AUTOGRAD = str(Path(__file__).resolve().parent)
+
+
+class TraceError(ValueError):
+    """`f` cannot be traced: its graph, or a number in it, depends on the data."""
+
+
+class GuardError(ValueError):
+    """A tape was called with inputs that would take another branch than the traced one."""
+
+
+@dataclass
+class Decision:
+    """A Python decision taken on a Value while tracing: `node op other` gave `result`."""
+
+    node: Value
+    op: str  # '<', '<=', '>', '>=', or 'float' / 'item' for a read of the value
+    other: Any  # a Value, a number, or None for a read
+    result: Any  # the comparison's bool, or the float read
+    where: str  # file:line in the user's code, and that line
+
+
+@dataclass
+class Run:
+    """One run of `f`: the argument leaves (a list per argument), the outputs, the decisions."""
+
+    arguments: list[list[Value]]
+    outputs: list[Value]
+    single: bool  # f returned one Value (not a list)
+    decisions: list[Decision] = field(default_factory=list)
+
+
+@dataclass
+class Node:
+    """One node of a traced program. `kind` is 'argument', 'parameter', 'constant' or 'op'."""
+
+    kind: str
+    rule: Any = None  # the Rule (as recorded; a bound rule keeps its number) of an op
+    parents: tuple[int, ...] = ()
+    number: Any = None  # the number an op was applied with (a tuple for dot_constant)
+    slot: tuple[int, int] | None = None  # (argument, entry) of an argument
+    value: Any = None  # the Value of a parameter, the float of a constant
+    about: str = ""  # the node as a message names it
+
+
+@dataclass
+class Guard:
+    """A recorded decision, on program node `node` against node `other_node` or `other_number`."""
+
+    decision: Decision
+    node: int
+    other_node: int | None = None
+    other_number: float | None = None
+
+
+@dataclass
+class Program:
+    """A traced graph: its nodes in topological order (parents first), outputs and guards."""
+
+    nodes: list[Node]
+    outputs: list[int]
+    single: bool
+    shapes: list[int | None]  # per argument: None for a number, n for a list of n numbers
+    guards: list[Guard]
+    parameters: list[Value]
+
+
+# --- recording --------------------------------------------------------------------------------
+_recording_into: ContextVar[list[Decision] | None] = ContextVar("autograd_trace", default=None)
+_active = 0  # traces recording now, in any thread: the hook in value.py is set while any are
+_lock = threading.Lock()
+
+
+def _note_decision(node: Value, op: str, other: Any, result: Any) -> None:
+    decisions = _recording_into.get()
+    if decisions is not None:
+        decisions.append(Decision(node, op, other, result, _caller()))
+
+
+def _caller() -> str:
+    """Where the user's code took a decision: the innermost frame outside autograd."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_AUTOGRAD):
+        frame = frame.f_back
+    if frame is None:
+        return "an unknown line"
+    import linecache
+
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    place = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return f"{place} ({line})" if line else place
+
+
+def _record(f: Callable[..., Any], args: Sequence[Any], shapes: list[int | None]) -> Run:
+    leaves = [[Value(float(x)) for x in ([a] if s is None else a)] for a, s in zip(args, shapes)]
+    call_args = [leaf[0] if s is None else list(leaf) for leaf, s in zip(leaves, shapes)]
+    decisions: list[Decision] = []
+    global _active
+    with _lock:
+        _active += 1
+        value_module._decision_hook = _note_decision
+    token = _recording_into.set(decisions)
+    try:
+        result = f(*call_args)
+    finally:
+        _recording_into.reset(token)
+        with _lock:
+            _active -= 1
+            if not _active:
+                value_module._decision_hook = None
+    single = isinstance(result, Value)
+    outputs = [result] if single else result
+    if not isinstance(outputs, (list, tuple)) or not all(isinstance(o, Value) for o in outputs):
+        raise TypeError(
+            f"trace: f must return a Value or a list of Values, got {type(result).__name__} "
+            f"{result!r:.80}"
+        )
+    return Run(leaves, list(outputs), single, decisions)
+
+
+def _shape(arg: Any, position: int) -> int | None:
+    if isinstance(arg, Real) and not isinstance(arg, bool):
+        return None
+    if isinstance(arg, (list, tuple)) and all(
+        isinstance(x, Real) and not isinstance(x, bool) for x in arg
+    ):
+        return len(arg)
+    raise TypeError(
+        f"trace: example argument {position} must be a number or a list of numbers, "
+        f"got {type(arg).__name__} {arg!r:.80}"
+    )
+
+
+def _probe(f: Callable[..., Any], args: Sequence[Any], shapes: list[int | None]) -> Run:
+    """`f` run again at arguments moved by about a thousandth (a few tries if `f` fails there)."""
+    rng = random.Random(0)
+    failure: BaseException | None = None
+    for scale in (2.0**-10, 2.0**-16, 2.0**-22):
+
+        def move(x: float, scale: float = scale) -> float:
+            sign = rng.choice((-1.0, 1.0))
+            return float(x) * (1.0 + sign * scale) + sign * scale * 1e-3
+
+        moved = [move(a) if s is None else [move(x) for x in a] for a, s in zip(args, shapes)]
+        try:
+            return _record(f, moved, shapes)
+        except (ArithmeticError, ValueError) as error:
+            failure = error
+    raise TraceError(
+        "trace: f fails at every point tried near the example arguments, so it cannot be told "
+        f"which numbers in its graph come from the data: {failure}"
+    ) from failure
+
+
+# --- pairing the two runs ------------------------------------------------------------------------
+def _about(node: Value) -> str:
+    scope = f" made in {'/'.join(s.name for s in node.scope.path)}" if node.scope else ""
+    label = f" {node.label!r}" if node.label else ""
+    return f"the {node.op or 'leaf'} node{label}{scope}"
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(map(_same_number, a, b))
+    return a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+
+
+def _number_of(node: Value) -> Any:
+    """The number an op was applied with: dot_constant's inputs, or a one-parent node's `_db`."""
+    if node._op.name == "dot_constant":
+        return node._more[1]
+    return node._db if node._a is not None and node._b is None else None
+
+
+def _differ(what: str, node: Value) -> TraceError:
+    return TraceError(
+        f"trace: f builds a different graph when its inputs change a little: {what} at "
+        f"{_about(node)}. A graph that depends on the data (its length, its structure, or a "
+        "number computed from .data) cannot be replayed by a tape; write the choice as a node "
+        "(relu, abs, max_values, ...) or keep it outside f"
+    )
+
+
+def pair(first: Run, second: Run, shapes: list[int | None]) -> Program:
+    """Walk the two runs' graphs side by side into one `Program`, or raise `TraceError`."""
+    if len(first.outputs) != len(second.outputs):
+        raise TraceError(
+            f"trace: f returned {len(first.outputs)} values at the example but "
+            f"{len(second.outputs)} at a nearby point: its length depends on the data"
+        )
+    if [d.op for d in first.decisions] != [d.op for d in second.decisions]:
+        raise TraceError(
+            f"trace: f took {len(first.decisions)} decisions on Values at the example but "
+            f"{len(second.decisions)} (or others) at a nearby point: its control flow depends "
+            "on the data"
+        )
+    slots = {}
+    for run_number, run in enumerate((first, second)):
+        for i, leaves in enumerate(run.arguments):
+            for j, leaf in enumerate(leaves):
+                slots[run_number, id(leaf)] = (i, j)
+    numbers: dict[int, int] = {}  # id of a node of the first run -> its position in `nodes`
+    partners: dict[int, int] = {}  # id of a node of the second run -> the same position
+    nodes: list[Node] = []
+    parameters: list[Value] = []
+
+    def visit(a: Value, b: Value) -> int:
+        """Post-order, iteratively: a node is numbered after all its parents."""
+        stack = [(a, b, False)]
+        while stack:
+            a, b, expanded = stack.pop()
+            if id(a) in numbers:
+                if partners.get(id(b)) != numbers[id(a)]:
+                    raise _differ("a node is shared in one run but not in the other", a)
+                continue
+            if id(b) in partners:
+                raise _differ("a node is shared in one run but not in the other", a)
+            if not expanded and a is not b and a._op is not None:
+                if b._op is None or b._op.name != a._op.name:
+                    raise _differ(f"{b.op or 'a leaf'} instead of {a.op}", a)
+                a_parents, b_parents = a.parents, b.parents
+                if len(a_parents) != len(b_parents):
+                    raise _differ(f"{len(b_parents)} operands instead of {len(a_parents)}", a)
+                stack.append((a, b, True))
+                stack.extend(
+                    (p, q, False) for p, q in zip(reversed(a_parents), reversed(b_parents))
+                )
+                continue
+            numbers[id(a)] = partners[id(b)] = len(nodes)
+            nodes.append(_node_of(a, b, numbers, slots))
+            if nodes[-1].kind == "parameter":
+                parameters.append(a)
+        return numbers[id(a)]
+
+    outputs = [visit(a, b) for a, b in zip(first.outputs, second.outputs)]
+    guards = []
+    for d1, d2 in zip(first.decisions, second.decisions):
+        guard = Guard(d1, visit(d1.node, d2.node))
+        if isinstance(d1.other, Value):
+            guard.other_node = visit(d1.other, d2.other)
+        elif d1.other is not None:
+            guard.other_number = float(d1.other)
+        guards.append(guard)
+    return Program(nodes, outputs, first.single, shapes, guards, parameters)
+
+
+def _node_of(a: Value, b: Value, numbers: dict[int, int], slots: dict) -> Node:
+    if a is b:
+        return Node("parameter", value=a, about=_about(a))
+    if (0, id(a)) in slots:
+        if slots.get((1, id(b))) != slots[0, id(a)]:
+            raise _differ("another argument", a)
+        return Node("argument", slot=slots[0, id(a)], about="argument")
+    if a._op is None:
+        if not _same_number(a.data, b.data):
+            raise TraceError(
+                f"trace: {_about(a)} is a Value made inside f with data {a.data!r} at the example "
+                f"but {b.data!r} at a nearby point: a number computed from the data (.data, "
+                "float(), detach(), no_grad()) or drawn at random. The tape would replay it as a "
+                "constant; compute it with Value operations instead, or pass it as an argument"
+            )
+        return Node("constant", value=a.data, about=_about(a))
+    number = _number_of(a)
+    if not _same_number(number, _number_of(b)) or not _same_number(a._op.constant, b._op.constant):
+        raise TraceError(
+            f"trace: {_about(a)} was applied with the number {number!r} at the example but "
+            f"{_number_of(b)!r} at a nearby point: a number computed from the data (.data, "
+            "float()). The tape would replay it as a constant; use a Value instead"
+        )
+    parents = tuple(numbers[id(p)] for p in a.parents)
+    return Node("op", rule=a._op, parents=parents, number=number, about=_about(a))
+
+
+# --- the public function --------------------------------------------------------------------
+def trace(f: Callable[..., Any], *example_args: float | Sequence[float]) -> Any:
+    """Run `f` on the example arguments, record its graph, and return it compiled as a `Tape`.
+
+    Each argument is a number or a list of numbers; `f` takes a `Value` (or a list of Values) in
+    each place and returns a Value or a list of Values. The tape then computes `f` for new
+    arguments: floats in, floats out, or NumPy arrays with the batch on axis 0. See the module's
+    docstring for which Python decisions in `f` are guarded and which cannot be seen.
+
+    >>> tape = trace(lambda x, ys: x * ys[0] + ys[1], 1.0, [2.0, 3.0])
+    >>> tape(2.0, [5.0, 1.0])
+    11.0
+    """
+    try:
+        from autograd.tape import Tape
+    except ImportError as error:
+        if "numpy" not in str(error).lower():
+            raise
+        raise ImportError(INSTALL) from error
+    if not callable(f):
+        raise TypeError(f"trace: f must be callable, got {type(f).__name__} {f!r:.80}")
+    shapes = [_shape(arg, i) for i, arg in enumerate(example_args)]
+    first = _record(f, example_args, shapes)
+    second = _probe(f, example_args, shapes)
+    return Tape(pair(first, second, shapes))
