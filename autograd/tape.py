@@ -21,10 +21,10 @@ from autograd.value import Value
 COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
-class VJP(NamedTuple):
-    """What `Tape.vjp` returns: outputs, d/d(argument) per argument, d/d(parameter) summed."""
+class Cotangent(NamedTuple):
+    """What a `Tape.vjp` pullback returns: d/d(argument) per argument (per example), and
+    d/d(parameter) summed over the batch, in `tape.parameters` order."""
 
-    outputs: Any
     arguments: tuple
     parameters: np.ndarray
 
@@ -38,8 +38,8 @@ class Tape:
     - `tape.value_and_grad(*args, accumulate=None)`: the value and d(result)/d(argument) for each
       argument (per example in batch mode). `accumulate="sum"` or `"mean"` also adds the
       parameters' gradients, summed or averaged over the batch, into their `.grad`.
-    - `tape.vjp(*args, cotangents=...)`: outputs, argument gradients and the parameters' summed
-      gradients as an array, for any result (a list of Values too).
+    - `outputs, pullback = tape.vjp(*args)`: the outputs, and a function from cotangents (the
+      outputs' form) to the gradients of sum(cotangents * outputs) (a list result too), as JAX's.
     - `tape.parameters`: the Values `f` used without taking them as arguments (a model's weights),
       read afresh at every call, so an optimizer step needs no new trace; `params=` passes their
       values as an array instead. `tape.levels`: the compiled steps; `tape.draw()` draws them.
@@ -110,28 +110,48 @@ class Tape:
         columns, batch, batched = self._arguments(args, "Tape.value_and_grad")
         if accumulate == "mean" and batch == 0:
             raise ValueError("Tape.value_and_grad: accumulate='mean' over an empty batch")
-        result = self._vjp(columns, batch, batched, np.ones((1, batch)), params)
+        outputs, pullback = self._vjp(columns, batch, batched, params)
+        found = pullback(np.ones(batch) if batched else 1.0)
         if accumulate is not None:
             scale = 1.0 / batch if accumulate == "mean" else 1.0
-            for parameter, g in zip(self.parameters, (result.parameters * scale).tolist()):
+            for parameter, g in zip(self.parameters, (found.parameters * scale).tolist()):
                 parameter.grad += g
-        return result.outputs, result.arguments
+        return outputs, found.arguments
 
-    def vjp(self, *args: Any, cotangents: Any, params: np.ndarray | None = None) -> VJP:
-        """Outputs, and the gradient of sum(cotangents * outputs) with respect to each argument
-        (per example) and to the parameters (summed over the batch, in `tape.parameters` order).
+    def vjp(self, *args: Any, params: np.ndarray | None = None) -> tuple[Any, Any]:
+        """The outputs, and `pullback(cotangents)`: the gradient of sum(cotangents * outputs)
+        with respect to each argument (per example) and to the parameters (summed over the batch),
+        as a `Cotangent`. Cotangents have the outputs' form: a number or a list per call, or an
+        array (B,) or (B, m). The forward pass runs once; the pullback may be called many times.
 
-        `cotangents` has the outputs' form: a number or list per call, or an array (B,) / (B, m).
+        >>> from autograd import trace
+        >>> outputs, pullback = trace(lambda x: [x * x, 3 * x], 1.0).vjp(2.0)
+        >>> outputs, pullback([1.0, 0.0]).arguments, pullback([0.0, 1.0]).arguments
+        ([4.0, 6.0], (4.0,), (3.0,))
         """
         columns, batch, batched = self._arguments(args, "Tape.vjp")
-        seeds = np.asarray(cotangents, dtype=float)
-        m = len(self._outputs)
-        seeds = seeds.reshape(batch, m).T if batched else seeds.reshape(m, 1)
-        return self._vjp(columns, batch, batched, seeds, params)
+        return self._vjp(columns, batch, batched, params)
 
     # --- the work ---------------------------------------------------------------------------------
-    def _vjp(self, columns, batch, batched, seeds, params) -> VJP:
+    def _vjp(self, columns, batch, batched, params) -> tuple[Any, Any]:
         tables, saved = self._forward(columns, batch, batched, self._parameter_values(params), True)
+        outputs = self._read_outputs(tables, batch, batched)
+        m = len(self._outputs)
+
+        def pullback(cotangents: Any) -> Cotangent:
+            seeds = np.asarray(cotangents, dtype=float)
+            if seeds.size != m * batch:
+                form = f"({batch},)" if self.program.single else f"({batch}, {m})"
+                form = form if batched else ("a number" if self.program.single else f"{m} numbers")
+                raise ValueError(
+                    f"pullback: cotangents must be {form}, like the outputs; got {seeds.shape}"
+                )
+            seeds = seeds.reshape(batch, m).T if batched else seeds.reshape(m, 1)
+            return self._backward(tables, saved, seeds, batch, batched)
+
+        return outputs, pullback
+
+    def _backward(self, tables, saved, seeds, batch, batched) -> Cotangent:
         static, rows = tables
         adjoints = (np.zeros_like(static), np.zeros_like(rows))
         seeds = np.broadcast_to(seeds, (len(self._outputs), batch))
@@ -151,8 +171,7 @@ class Tape:
                 gradients.append(block[0].copy() if shape is None else block.T.copy())
             else:
                 gradients.append(float(block[0, 0]) if shape is None else block[:, 0].tolist())
-        outputs = self._read_outputs(tables, batch, batched)
-        return VJP(outputs, tuple(gradients), adjoints[False][: len(self.parameters), 0].copy())
+        return Cotangent(tuple(gradients), adjoints[False][: len(self.parameters), 0].copy())
 
     def _forward(self, columns, batch, batched, parameters, keep) -> tuple:
         static = np.empty((self._sizes[0], 1))

@@ -53,7 +53,7 @@ def test_without_accumulate_no_grad_is_touched_and_params_can_be_passed_as_an_ar
     tape.value_and_grad(np.array([1.0, 2.0]))
     assert w.grad == 0.0
     assert tape(np.array([1.0, 2.0]), params=np.array([10.0])).tolist() == [10.0, 20.0]
-    assert tape.vjp(3.0, cotangents=1.0).parameters.tolist() == [3.0]
+    assert tape.vjp(3.0)[1](1.0).parameters.tolist() == [3.0]
     with pytest.raises(ValueError, match="1 values"):
         tape(1.0, params=np.array([1.0, 2.0]))
 

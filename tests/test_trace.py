@@ -99,7 +99,8 @@ def test_a_list_result_gives_one_column_per_value_and_vjp_matches_eager(data):
     Y = np.array([[data.draw(reals(-2, 2)) for _ in range(2)] for _ in range(batch)])
     C = np.array([[data.draw(reals(-1, 1)) for _ in range(3)] for _ in range(batch)])
     Y, C = Y.reshape(batch, 2), C.reshape(batch, 3)
-    outputs, (dx, dy), _ = tape.vjp(X, Y, cotangents=C)
+    outputs, pullback = tape.vjp(X, Y)
+    (dx, dy), _ = pullback(C)
     assert outputs.shape == (batch, 3) and dx.shape == (batch,) and dy.shape == (batch, 2)
     for j in range(batch):
         x, ys = Value(X[j]), [Value(Y[j, 0]), Value(Y[j, 1])]
@@ -146,7 +147,8 @@ def test_dot_products_of_every_mix_of_parameters_and_inputs_equal_eager(data):
     tape = trace(f, [0.5] * n, [0.25] * n)
     assert "matmul" in {level.kind for level in tape.levels}
     C = np.ones((batch, 6))
-    outputs, (dx, dy), dW = tape.vjp(X, Y, cotangents=C)
+    outputs, pullback = tape.vjp(X, Y)
+    (dx, dy), dW = pullback(C)
     expected_dW = {id(p): 0.0 for p in tape.parameters}
     for j in range(batch):
         xs, ys = [Value(x) for x in X[j].tolist()], [Value(y) for y in Y[j].tolist()]
