@@ -1,0 +1,264 @@
+"""Training and evaluating through tapes: `fit(..., compile=True)`, `evaluate(..., compile=True)`.
+
+The model is traced once per example form, `x -> model(x)`, and the loss once per target form,
+`(output, t) -> loss([output], [t])`: the losses of `nn.losses` are batch means, so the mean over
+a batch of these per-example losses is the batch loss, and its gradient is the pullback of 1/B per
+example. A target the loss takes as a number (mse, binary_cross_entropy) is an input of one loss
+tape; a target it refuses as a Value (cross_entropy's class index) or refuses once moved by a
+thousandth, as the trace's probe run moves it (hinge's -1/+1 labels), gets a small tape of its
+own per value met. A regularization penalty is traced as a tape of
+no arguments, reading the parameters.
+
+During a compiled epoch the parameters live in one array, and the optimizer's update runs on it
+all at once: `nn.optim`'s own `_update(i, g)` called with `i = slice(None)`, its state lists
+turned into arrays for the epoch. The Values get their data and gradients back at the end of
+every epoch, so the model, `state_dict`, saving, validation and early stopping see what eager
+training would show. An optimizer that is not an `nn.optim.Optimizer` still works: then the
+Values are written and read around every `step()`.
+
+Modules the tape cannot run yet are refused with NotImplementedError rather than run wrongly: a
+module that draws random numbers per example (Dropout while training) or that normalises with
+statistics of the whole batch (BatchNorm1d), and any module whose `tape_unsupported` attribute
+gives a reason. Both could be supported later without changing this design: random masks as
+extra tape inputs drawn per batch, batch statistics as steps over the batch axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from autograd import TraceError, Value, trace
+
+NOT_YET = {
+    "Dropout": "draws a random mask for every example while training",
+    "BatchNorm1d": "normalises every example with statistics of the whole batch",
+}
+
+
+def refuse_untraceable(model: Any, caller: str) -> None:
+    """NotImplementedError for a module inside `model` that a tape cannot run yet."""
+    seen, stack = set(), [model]
+    while stack:
+        module = stack.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        name = type(module).__name__
+        reason = getattr(module, "tape_unsupported", None) or NOT_YET.get(name)
+        if name == "Dropout" and not getattr(module, "training", True):
+            reason = None  # in evaluation mode dropout passes its input through
+        if reason:
+            raise NotImplementedError(
+                f"{caller}(compile=True): {name} {reason}, which a tape cannot replay yet; "
+                "use compile=False for this model"
+            )
+        stack.extend(_children(module))
+
+
+def _children(module: Any) -> list:
+    found, items = [], list(vars(module).values()) if hasattr(module, "__dict__") else []
+    while items:
+        item = items.pop()
+        if isinstance(item, (list, tuple)):
+            items.extend(item)
+        elif isinstance(item, dict):
+            items.extend(item.values())
+        elif hasattr(item, "forward") and hasattr(item, "parameters"):
+            found.append(item)
+    return found
+
+
+def _form(example: Any) -> Any:
+    """An example as trace takes it: a float, or a list of floats."""
+    if isinstance(example, (list, tuple)):
+        return [float(x) for x in example]
+    return float(example)
+
+
+class Losses:
+    """The loss of one example as tapes: one taking the target as an input, or one per target."""
+
+    def __init__(self, loss: Any, output: Any, target: Any) -> None:
+        self.loss, self.output = loss, output
+        try:
+            self.shared = trace(lambda o, t: loss([o], [t]), output, _form(target))
+        except (TypeError, TraceError):
+            # The loss uses the target as an index (cross_entropy's class), or refuses a target
+            # moved by a thousandth (hinge's -1/+1 labels): the target is a constant of its tape.
+            self.shared = None
+        self.by_target: dict[Any, Any] = {}
+
+    def tapes(self, targets: Sequence[Any]) -> list[tuple[Any, Any, list[int]]]:
+        """(tape, target column or None, examples) for each tape this batch needs."""
+        import numpy as np
+
+        if self.shared is not None:
+            return [(self.shared, np.array(targets, dtype=float), list(range(len(targets))))]
+        groups: dict[Any, list[int]] = {}
+        for j, t in enumerate(targets):
+            groups.setdefault(t, []).append(j)
+        found = []
+        for t, examples in groups.items():
+            if t not in self.by_target:
+                self.by_target[t] = trace(lambda o, t=t: self.loss([o], [t]), self.output)
+            found.append((self.by_target[t], None, examples))
+        return found
+
+    def all_tapes(self) -> list:
+        return [self.shared] if self.shared is not None else list(self.by_target.values())
+
+
+class Parameters:
+    """Every parameter the tapes read, as one array of data and one of gradients."""
+
+    def __init__(self, first: list[Value]) -> None:
+        import numpy as np
+
+        self.values = list(first)
+        self.position = {id(p): i for i, p in enumerate(self.values)}
+        self.data = np.array([p.data for p in self.values], dtype=float)
+        self.grad = np.zeros(len(self.values))
+        self.index: dict[int, Any] = {}
+
+    def of(self, tape: Any) -> Any:
+        """The rows of `tape.parameters` (new parameters join the arrays)."""
+        import numpy as np
+
+        if id(tape) not in self.index:
+            for p in tape.parameters:
+                if id(p) not in self.position:
+                    self.position[id(p)] = len(self.values)
+                    self.values.append(p)
+            new = self.values[len(self.data) :]
+            if new:
+                self.data = np.concatenate([self.data, [p.data for p in new]])
+                self.grad = np.concatenate([self.grad, np.zeros(len(new))])
+            rows = [self.position[id(p)] for p in tape.parameters]
+            self.index[id(tape)] = np.array(rows, dtype=np.intp)
+        return self.index[id(tape)]
+
+    def pull(self) -> None:
+        """Read the Values' data (they may have been changed between epochs)."""
+        self.data[:] = [p.data for p in self.values]
+
+    def push(self) -> None:
+        """Write the data and the latest gradients back into the Values."""
+        for p, data, grad in zip(self.values, self.data.tolist(), self.grad.tolist()):
+            p.data, p.grad = data, grad
+
+
+def _state_lists(optimizer: Any) -> list[str]:
+    """The optimizer's per-parameter state: its lists with one float per parameter."""
+    n = len(optimizer.params)
+    return [
+        name
+        for name, value in vars(optimizer).items()
+        if name != "params" and isinstance(value, list) and len(value) == n
+        and all(type(v) is float for v in value)
+    ]  # fmt: skip
+
+
+class CompiledTraining:
+    """What `fit(..., compile=True)` trains with: tapes of the model, loss and penalty."""
+
+    def __init__(self, model: Any, loss: Any, optimizer: Any, regularization: Any, data: tuple):
+        import numpy as np
+
+        from nn.optim import Optimizer
+
+        self.np = np
+        refuse_untraceable(model, "fit")
+        X, y = data
+        self.model = trace(lambda x: model(x), _form(X[0]))
+        self.losses = Losses(loss, _form(self.model(_form(X[0]))), y[0])
+        self.penalty = None
+        if regularization is not None:
+            parameters = list(model.parameters())
+            self.penalty = trace(lambda: regularization(parameters))
+        self.optimizer = optimizer
+        self.vectorised = isinstance(optimizer, Optimizer)
+        params = list(optimizer.params) if self.vectorised else list(model.parameters())
+        self.parameters = Parameters(params)
+
+    def train_epoch(self, model, loss, optimizer, epoch_batches, parameters, regularization):
+        """One epoch, as `nn.train._train_epoch` with the same arguments: (mean loss, accuracy)."""
+        from nn.train import _is_correct
+
+        np, store = self.np, self.parameters
+        store.pull()
+        states = _state_lists(optimizer) if self.vectorised else []
+        for name in states:
+            setattr(optimizer, name, np.array(getattr(optimizer, name)))
+        total, correct, count = 0.0, 0, 0
+        try:
+            for X_batch, y_batch in epoch_batches:
+                outputs, batch_loss = self.step(np.array(X_batch, dtype=float), y_batch)
+                total += batch_loss * len(X_batch)
+                correct += sum(map(_is_correct, outputs.tolist(), y_batch))
+                count += len(X_batch)
+        finally:
+            for name in states:
+                setattr(optimizer, name, getattr(optimizer, name).tolist())
+            store.push()
+        return total / count, correct / count
+
+    def step(self, X: Any, targets: Sequence[Any]) -> tuple[Any, float]:
+        """One optimizer step on a batch: (outputs, the batch's mean loss before the step)."""
+        np, store = self.np, self.parameters
+        store.grad[:] = 0.0
+        batch = len(X)
+        outputs, model_pullback = self.model.vjp(X, params=store.data[store.of(self.model)])
+        cotangents = np.zeros_like(outputs)
+        losses = np.empty(batch)
+        for tape, column, examples in self.losses.tapes(targets):
+            args = (outputs[examples],) if column is None else (outputs, column)
+            values, pullback = tape.vjp(*args, params=store.data[store.of(tape)])
+            found = pullback(np.full(len(examples), 1.0 / batch))
+            losses[examples] = values
+            cotangents[examples] = found.arguments[0]
+            store.grad[store.of(tape)] += found.parameters
+        store.grad[store.of(self.model)] += model_pullback(cotangents).parameters
+        if self.penalty is not None:
+            _, pullback = self.penalty.vjp(params=store.data[store.of(self.penalty)])
+            store.grad[store.of(self.penalty)] += pullback(1.0).parameters
+        self._update()
+        return outputs, float(losses.mean())
+
+    def _update(self) -> None:
+        np, store, optimizer = self.np, self.parameters, self.optimizer
+        n = len(optimizer.params) if self.vectorised else len(store.values)
+        if not self.vectorised:
+            store.push()
+            optimizer.step()
+            store.data[:n] = [p.data for p in store.values[:n]]
+            return
+        g = store.grad[:n]
+        bad = np.flatnonzero(~np.isfinite(g))
+        if len(bad):
+            raise ValueError(
+                f"{type(optimizer).__name__}.step: parameter {bad[0]} has gradient "
+                f"{float(g[bad[0]])!r}; the loss or its gradient overflowed (try a smaller "
+                "learning rate, or clip_grad_norm)"
+            )
+        optimizer.steps += 1
+        if optimizer.weight_decay:
+            g = g + optimizer.weight_decay * store.data[:n]
+        store.data[:n] -= optimizer._update(slice(None), g)
+
+
+def evaluate_compiled(model: Any, loss: Any, data: tuple) -> tuple[float, float]:
+    """`nn.train.evaluate` through tapes: the mean loss and the accuracy on `data = (X, y)`."""
+    import numpy as np
+
+    from nn.train import accuracy
+
+    refuse_untraceable(model, "evaluate")
+    X, y = data
+    forward = trace(lambda x: model(x), _form(X[0]))
+    outputs = forward(np.array([_form(x) for x in X], dtype=float))
+    losses = Losses(loss, _form(forward(_form(X[0]))), y[0])
+    values = np.empty(len(X))
+    for tape, column, examples in losses.tapes(list(y)):
+        values[examples] = tape(*((outputs[examples],) if column is None else (outputs, column)))
+    return float(values.mean()), accuracy(outputs.tolist(), list(y))
