@@ -1,13 +1,13 @@
 """Training and evaluating through tapes: `fit(..., compile=True)`, `evaluate(..., compile=True)`.
 
-The model is traced once per example form, `x -> model(x)`, and the loss once per target form,
-`(output, t) -> loss([output], [t])`: the losses of `nn.losses` are batch means, so the mean over
-a batch of these per-example losses is the batch loss, and its gradient is the pullback of 1/B per
-example. A target the loss takes as a number (mse, binary_cross_entropy) is an input of one loss
-tape; a target it refuses as a Value (cross_entropy's class index) or refuses once moved by a
-thousandth, as the trace's probe run moves it (hinge's -1/+1 labels), gets a small tape of its
-own per value met. A regularization penalty is traced as a tape of
-no arguments, reading the parameters.
+The model is traced once, `x -> model(x)`, and the loss once, `(output, t) -> loss([output], [t])`:
+the losses of `nn.losses` are batch means, so the mean over a batch of these per-example losses
+is the batch loss, and its gradient is the pullback of 1/B per example. A target the loss takes
+as a number (mse, binary_cross_entropy) is an input of the loss tape. A target it refuses as a
+Value (cross_entropy's class index), or refuses once moved by a thousandth as the trace's probe
+run moves it (hinge's -1/+1 labels), is a constant instead: the loss tape returns the loss for
+every target value in the data (their nodes share the tape's steps), and each example's pullback
+is a one-hot of its own target. A regularization penalty is a tape of no arguments.
 
 During a compiled epoch the parameters live in one array, and the optimizer's update runs on it
 all at once: `nn.optim`'s own `_update(i, g)` called with `i = slice(None)`, its state lists
@@ -77,36 +77,36 @@ def _form(example: Any) -> Any:
 
 
 class Losses:
-    """The loss of one example as tapes: one taking the target as an input, or one per target."""
+    """The loss of one example as one tape: taking the target as an input, or, when the target
+    cannot be an input, returning the loss for every target value met in the data."""
 
-    def __init__(self, loss: Any, output: Any, target: Any) -> None:
-        self.loss, self.output = loss, output
+    def __init__(self, loss: Any, output: Any, targets: Sequence[Any]) -> None:
         try:
-            self.shared = trace(lambda o, t: loss([o], [t]), output, _form(target))
+            self.tape = trace(lambda o, t: loss([o], [t]), output, _form(targets[0]))
+            self.columns = None
         except (TypeError, TraceError):
             # The loss uses the target as an index (cross_entropy's class), or refuses a target
-            # moved by a thousandth (hinge's -1/+1 labels): the target is a constant of its tape.
-            self.shared = None
-        self.by_target: dict[Any, Any] = {}
+            # moved by a thousandth (hinge's -1/+1 labels): each value is a constant of the tape.
+            values = list(dict.fromkeys(targets))
+            self.tape = trace(lambda o: [loss([o], [t]) for t in values], output)
+            self.columns = {t: k for k, t in enumerate(values)}
 
-    def tapes(self, targets: Sequence[Any]) -> list[tuple[Any, Any, list[int]]]:
-        """(tape, target column or None, examples) for each tape this batch needs."""
+    def vjp(self, outputs: Any, targets: Sequence[Any], params: Any) -> tuple[Any, Any]:
+        """Each example's loss, and a pullback from per-example cotangents, as `Tape.vjp`."""
         import numpy as np
 
-        if self.shared is not None:
-            return [(self.shared, np.array(targets, dtype=float), list(range(len(targets))))]
-        groups: dict[Any, list[int]] = {}
-        for j, t in enumerate(targets):
-            groups.setdefault(t, []).append(j)
-        found = []
-        for t, examples in groups.items():
-            if t not in self.by_target:
-                self.by_target[t] = trace(lambda o, t=t: self.loss([o], [t]), self.output)
-            found.append((self.by_target[t], None, examples))
-        return found
+        if self.columns is None:
+            return self.tape.vjp(outputs, np.array(targets, dtype=float), params=params)
+        picked = np.array([self.columns[t] for t in targets], dtype=np.intp)
+        every, pullback = self.tape.vjp(outputs, params=params)
+        rows = np.arange(len(picked))
 
-    def all_tapes(self) -> list:
-        return [self.shared] if self.shared is not None else list(self.by_target.values())
+        def pick(cotangents: Any) -> Any:
+            seeds = np.zeros_like(every)
+            seeds[rows, picked] = cotangents
+            return pullback(seeds)
+
+        return every[rows, picked], pick
 
 
 class Parameters:
@@ -171,7 +171,7 @@ class CompiledTraining:
         refuse_untraceable(model, "fit")
         X, y = data
         self.model = trace(lambda x: model(x), _form(X[0]))
-        self.losses = Losses(loss, _form(self.model(_form(X[0]))), y[0])
+        self.losses = Losses(loss, _form(self.model(_form(X[0]))), y)
         self.penalty = None
         if regularization is not None:
             parameters = list(model.parameters())
@@ -209,16 +209,11 @@ class CompiledTraining:
         store.grad[:] = 0.0
         batch = len(X)
         outputs, model_pullback = self.model.vjp(X, params=store.data[store.of(self.model)])
-        cotangents = np.zeros_like(outputs)
-        losses = np.empty(batch)
-        for tape, column, examples in self.losses.tapes(targets):
-            args = (outputs[examples],) if column is None else (outputs, column)
-            values, pullback = tape.vjp(*args, params=store.data[store.of(tape)])
-            found = pullback(np.full(len(examples), 1.0 / batch))
-            losses[examples] = values
-            cotangents[examples] = found.arguments[0]
-            store.grad[store.of(tape)] += found.parameters
-        store.grad[store.of(self.model)] += model_pullback(cotangents).parameters
+        tape = self.losses.tape
+        losses, pullback = self.losses.vjp(outputs, targets, store.data[store.of(tape)])
+        found = pullback(np.full(batch, 1.0 / batch))
+        store.grad[store.of(tape)] += found.parameters
+        store.grad[store.of(self.model)] += model_pullback(found.arguments[0]).parameters
         if self.penalty is not None:
             _, pullback = self.penalty.vjp(params=store.data[store.of(self.penalty)])
             store.grad[store.of(self.penalty)] += pullback(1.0).parameters
@@ -257,8 +252,6 @@ def evaluate_compiled(model: Any, loss: Any, data: tuple) -> tuple[float, float]
     X, y = data
     forward = trace(lambda x: model(x), _form(X[0]))
     outputs = forward(np.array([_form(x) for x in X], dtype=float))
-    losses = Losses(loss, _form(forward(_form(X[0]))), y[0])
-    values = np.empty(len(X))
-    for tape, column, examples in losses.tapes(list(y)):
-        values[examples] = tape(*((outputs[examples],) if column is None else (outputs, column)))
+    losses = Losses(loss, _form(forward(_form(X[0]))), list(y))
+    values, _ = losses.vjp(outputs, list(y), None)
     return float(values.mean()), accuracy(outputs.tolist(), list(y))
