@@ -26,6 +26,7 @@ How a graph becomes a short list of array operations (`autograd.tape.Tape` runs 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,39 +44,74 @@ NOWHERE = lambda flat: None  # noqa: E731  (a static row is no example's)
 
 
 class Rows:
-    """Where some nodes' values sit in a table: a slice when consecutive, else an index array."""
+    """Where some nodes' values sit in a table, and the cheapest way to read and add to them: a
+    view when the rows are evenly spaced (a slice, or for (nodes x operands) rows with a constant
+    stride between nodes, a strided view: a layer's weights, w then b for each neuron), else an
+    index array."""
 
-    __slots__ = ("index", "flat", "rounds")
+    __slots__ = ("index", "flat", "rounds", "shape", "view", "cached")
 
     def __init__(self, rows: Sequence[int] | np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.intp)
+        self.shape = rows.shape  # (nodes,) or (nodes, operands)
         self.flat = rows.ravel()
-        start = int(self.flat[0]) if len(self.flat) else 0
-        consecutive = np.array_equal(self.flat, np.arange(start, start + len(self.flat)))
-        self.index: Any = slice(start, start + len(self.flat)) if consecutive else rows
-        if consecutive and rows.ndim > 1:
-            self.index = (slice(start, start + len(self.flat)), rows.shape)
-        self.rounds = None if consecutive else _rounds(self.flat)
+        self.index: Any = rows
+        self.view = _even_spacing(rows)  # (start, node stride, operand stride) or None
+        if self.view is not None and rows.ndim == 1:
+            start, step, _ = self.view
+            self.index = slice(start, start + step * len(rows), step)
+        self.rounds = None if self.view is not None else _rounds(self.flat)
+        self.cached: tuple = (None, None)  # (table, its strided view): tables are reused
 
     def take(self, table: np.ndarray) -> np.ndarray:
-        if type(self.index) is tuple:  # consecutive rows viewed as (nodes x operands)
-            rows, shape = self.index
-            return table[rows].reshape(*shape, table.shape[1])
+        if self.view is not None and type(self.index) is not slice:
+            if self.cached[0] is table:
+                return self.cached[1]
+            start, node_step, operand_step = self.view
+            rows, columns = table.strides
+            view = np.lib.stride_tricks.as_strided(
+                table[start:],
+                (*self.shape, table.shape[1]),
+                (node_step * rows, operand_step * rows, columns),
+            )
+            self.cached = (table, view)
+            return view
         return table[self.index]
 
     def add(self, table: np.ndarray, contributions: np.ndarray) -> None:
         """table[rows] += contributions, a repeated row receiving every one of its shares."""
-        contributions = contributions.reshape(len(self.flat), contributions.shape[-1])
         if self.rounds is None:
-            start = self.flat[0] if len(self.flat) else 0
-            table[start : start + len(self.flat)] += contributions
-        elif type(self.rounds) is str:
+            if type(self.index) is slice:
+                table[self.index] += contributions.reshape(len(self.flat), -1)
+            else:
+                self.take(table)[...] += contributions.reshape(*self.shape, -1)
+            return
+        contributions = contributions.reshape(len(self.flat), contributions.shape[-1])
+        if type(self.rounds) is str:
             np.add.at(table, self.flat, contributions)
         elif len(self.rounds) == 1:
             table[self.flat] += contributions
         else:
             for positions, rows in self.rounds:
                 table[rows] += contributions[positions]
+
+
+def _even_spacing(rows: np.ndarray) -> tuple[int, int, int] | None:
+    """(start, stride between nodes, stride between operands) if rows[i, j] is start + i stride
+    + j operand_stride with no row twice, else None (1-D rows: one node per entry)."""
+    if rows.size == 0:
+        return (0, 1, 1)
+    start = int(rows.flat[0])
+    if rows.ndim == 1:
+        step = int(rows[1] - rows[0]) if len(rows) > 1 else 1
+        expected = start + step * np.arange(len(rows))
+        return (start, step, 1) if step > 0 and np.array_equal(rows, expected) else None
+    k, n = rows.shape
+    node_step = int(rows[1, 0] - rows[0, 0]) if k > 1 else n
+    operand_step = int(rows[0, 1] - rows[0, 0]) if n > 1 else 1
+    expected = start + node_step * np.arange(k)[:, None] + operand_step * np.arange(n)
+    distinct = operand_step > 0 and node_step >= operand_step * n
+    return (start, node_step, operand_step) if distinct and np.array_equal(rows, expected) else None
 
 
 def _rounds(flat: np.ndarray) -> Any:
@@ -98,6 +134,7 @@ class Step:
         self.rule, self.batched, self.out = rule, batched, out
         self.operands = operands  # [(batched, Rows)] in the rule's input order
         self.number = number  # (k, 1) or (k, n, 1): the nodes' numbers (x + c), or None
+        self.leads_to = [(True, True)] * len(operands)  # (a parameter, an argument) per operand
 
     def forward(self, tables: tuple, describe: Any) -> tuple:
         inputs = [rows.take(tables[batched]) for batched, rows in self.operands]
@@ -109,7 +146,7 @@ class Step:
         )
         return inputs
 
-    def backward(self, tables: tuple, adjoints: tuple, inputs: tuple, describe: Any) -> None:
+    def backward(self, tables, adjoints, inputs, describe, arguments: bool) -> None:
         g = adjoints[self.batched][self.out]
         out = tables[self.batched][self.out]
         locals_ = derivatives_unchecked_errstate(
@@ -117,21 +154,20 @@ class Step:
         )
         if self.rule.stacked:
             g = g[:, None, :]
-        for (batched, rows), local in zip(self.operands, locals_):
-            contribution = np.broadcast_to(local * g, inputs_shape(rows, g))
+        for (batched, rows), local, (parameter, argument) in zip(
+            self.operands, locals_, self.leads_to
+        ):
+            if not (parameter or (arguments and argument)):
+                continue  # no adjoint anyone asked for lies that way
+            if type(local) is float:  # a constant local (1 for +): no array to multiply
+                contribution = g if local == 1.0 else (-g if local == -1.0 else local * g)
+            else:
+                contribution = local * g
+            if contribution.shape[:-1] != rows.shape:
+                contribution = np.broadcast_to(contribution, (*rows.shape, g.shape[-1]))
             if self.batched and not batched:
                 contribution = contribution.sum(axis=-1, keepdims=True)
             rows.add(adjoints[batched], contribution)
-
-
-def inputs_shape(rows: Rows, g: np.ndarray) -> tuple:
-    """One entry per operand row, as wide as the adjoint (a constant local is one number)."""
-    index = rows.index
-    if type(index) is tuple:
-        return (*index[1], g.shape[-1])
-    if type(index) is slice:
-        return (index.stop - index.start, g.shape[-1])
-    return (*index.shape, g.shape[-1])
 
 
 class MatmulStep:
@@ -142,20 +178,23 @@ class MatmulStep:
 
     def __init__(self, out: slice, weights: Rows, inputs: Rows) -> None:
         self.out, self.weights, self.inputs = out, weights, inputs
+        self.leads_to = [(True, False), (True, True)]  # weights, inputs
 
     def forward(self, tables: tuple, describe: Any) -> tuple:
         W = self.weights.take(tables[False])[..., 0]
         X = self.inputs.take(tables[True])
         out = W @ X
-        if not np.isfinite(out).all():  # fsum raises on inf - inf and on overflow: recheck
+        if not math.isfinite(out.sum()):  # fsum raises on inf - inf and on overflow: recheck
             out = recheck(rules.DOT, out, (W[:, :, None], X[None, :, :]), describe)
         tables[True][self.out] = out
         return W, X
 
-    def backward(self, tables: tuple, adjoints: tuple, inputs: tuple, describe: Any) -> None:
+    def backward(self, tables, adjoints, inputs, describe, arguments: bool) -> None:
         W, X = inputs
         g = adjoints[True][self.out]
-        self.inputs.add(adjoints[True], W.T @ g)
+        parameter, argument = self.leads_to[1]
+        if parameter or (arguments and argument):
+            self.inputs.add(adjoints[True], W.T @ g)
         self.weights.add(adjoints[False], (g @ X.T)[..., None])
 
 
@@ -167,12 +206,15 @@ class CopyStep:
 
     def __init__(self, out: slice, sources: Rows) -> None:
         self.out, self.sources = out, sources
+        self.leads_to = [(True, False)]
 
     def forward(self, tables: tuple, describe: Any) -> tuple:
         tables[True][self.out] = self.sources.take(tables[False])
         return ()
 
-    def backward(self, tables: tuple, adjoints: tuple, inputs: tuple, describe: Any) -> None:
+    def backward(self, tables, adjoints, inputs, describe, arguments: bool) -> None:
+        if not self.leads_to[0][0]:
+            return
         self.sources.add(adjoints[False], adjoints[True][self.out].sum(axis=-1, keepdims=True))
 
 
@@ -236,9 +278,9 @@ def compile_program(program: Program) -> _Builder:
             a, j = node.slot
             build.row[i] = (True, sum(1 if s is None else s for s in program.shapes[:a]) + j)
     build.allocate(True, sum(1 if s is None else s for s in program.shapes), "arguments")
-    for kind in ("parameter", "constant"):
-        members = [i for i, node in enumerate(nodes) if node.kind == kind]
-        build.place(members, False, kind + "s")
+    node_of = {id(node.value): i for i, node in enumerate(nodes) if node.kind == "parameter"}
+    build.place([node_of[id(p)] for p in program.parameters], False, "parameters")
+    build.place([i for i, node in enumerate(nodes) if node.kind == "constant"], False, "constants")
     early = _ancestors(nodes, _guard_nodes(program.guards))
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, node in enumerate(nodes):
@@ -251,7 +293,34 @@ def compile_program(program: Program) -> _Builder:
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3], str(k[4]))):
         for part in _split_for_matmul(nodes, groups[key], batched, key):
             _add_step(build, key, part)
+    _mark_what_operands_lead_to(build)
     return build
+
+
+def _mark_what_operands_lead_to(build: _Builder) -> None:
+    """For each step's operands, whether their rows depend on a parameter, on an argument: a
+    backward sweep that wants neither (constants; arguments when only the parameters' gradient
+    is asked for) skips them, such as the input side of a first layer in training."""
+    sizes = build.sizes
+    parameter = {b: np.zeros(sizes[b], dtype=bool) for b in (False, True)}
+    argument = {b: np.zeros(sizes[b], dtype=bool) for b in (False, True)}
+    for (batched, row), source in build.source.items():
+        parameter[batched][row] = source == "parameters"
+        argument[batched][row] = source == "arguments"
+    for step in build.steps:
+        if isinstance(step, MatmulStep):
+            operands = [(False, step.weights), (True, step.inputs)]
+        elif isinstance(step, CopyStep):
+            operands = [(False, step.sources)]
+        else:
+            operands = step.operands
+        step.leads_to = [
+            (bool(parameter[b][rows.flat].any()), bool(argument[b][rows.flat].any()))
+            for b, rows in operands
+        ]
+        out = step.out
+        parameter[step.batched][out] = any(p for p, _ in step.leads_to)
+        argument[step.batched][out] = any(a for _, a in step.leads_to)
 
 
 def _group_kinds(node: Node, kinds: tuple[bool, ...]) -> tuple:

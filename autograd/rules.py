@@ -317,8 +317,8 @@ SIGMOID = Rule(
 # d/dx max(0, x) = 1 for x > 0, else 0
 RELU = Rule(
     "relu", "ReLU", lambda x: 0.0 if x <= 0.0 else x, lambda out, x: (1.0 if x > 0 else 0.0,), True,
-    array_forward=lambda np, x: np.where(x <= 0.0, 0.0, x),
-    array_derivatives=lambda np, out, x: (np.where(x > 0, 1.0, 0.0),),
+    array_forward=lambda np, x: np.maximum(x, 0.0),  # NaN stays NaN, as 0.0 if nan <= 0.0 else x
+    array_derivatives=lambda np, out, x: ((x > 0.0).astype(float),),
 )  # fmt: skip
 # d/dx leaky_relu(x) = 1 for x > 0, else alpha
 LEAKY_RELU = Rule(

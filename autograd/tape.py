@@ -9,6 +9,7 @@ the outputs' adjoints. Floats in gives a batch of one and floats out.
 from __future__ import annotations
 
 import operator
+import threading
 from numbers import Real
 from typing import Any, NamedTuple
 
@@ -59,6 +60,7 @@ class Tape:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.parameters: list[Value] = list(program.parameters)
+        self._local = threading.local()
         build = compile_program(program)
         self.levels: list[Level] = build.levels
         self._steps = build.steps
@@ -122,7 +124,9 @@ class Tape:
         """The outputs, and `pullback(cotangents)`: the gradient of sum(cotangents * outputs)
         with respect to each argument (per example) and to the parameters (summed over the batch),
         as a `Cotangent`. Cotangents have the outputs' form: a number or a list per call, or an
-        array (B,) or (B, m). The forward pass runs once; the pullback may be called many times.
+        array (B,) or (B, m). `pullback(cotangents, arguments=False)` skips the arguments'
+        gradients (`.arguments` is then None): only the parameters'. The forward pass runs once;
+        the pullback may be called many times, until the tape is called again.
 
         >>> from autograd import trace
         >>> outputs, pullback = trace(lambda x: [x * x, 3 * x], 1.0).vjp(2.0)
@@ -137,8 +141,15 @@ class Tape:
         tables, saved = self._forward(columns, batch, batched, self._parameter_values(params), True)
         outputs = self._read_outputs(tables, batch, batched)
         m = len(self._outputs)
+        buffers = self._local.buffers
+        generation = buffers[1]
 
-        def pullback(cotangents: Any) -> Cotangent:
+        def pullback(cotangents: Any, arguments: bool = True) -> Cotangent:
+            if buffers[1] != generation or self._local.buffers is not buffers:
+                raise RuntimeError(
+                    "pullback: the tape has been called again since this pullback's vjp, and its "
+                    "tables now hold that call's numbers; call tape.vjp again"
+                )
             seeds = np.asarray(cotangents, dtype=float)
             if seeds.size != m * batch:
                 form = f"({batch},)" if self.program.single else f"({batch}, {m})"
@@ -147,13 +158,14 @@ class Tape:
                     f"pullback: cotangents must be {form}, like the outputs; got {seeds.shape}"
                 )
             seeds = seeds.reshape(batch, m).T if batched else seeds.reshape(m, 1)
-            return self._backward(tables, saved, seeds, batch, batched)
+            return self._backward(tables, buffers[4:], saved, seeds, batch, batched, arguments)
 
         return outputs, pullback
 
-    def _backward(self, tables, saved, seeds, batch, batched) -> Cotangent:
-        static, rows = tables
-        adjoints = (np.zeros_like(static), np.zeros_like(rows))
+    def _backward(self, tables, adjoints, saved, seeds, batch, batched, arguments) -> Cotangent:
+        adjoints[0].fill(0.0)
+        adjoints[1].fill(0.0)
+        adjoints = tuple(adjoints)
         seeds = np.broadcast_to(seeds, (len(self._outputs), batch))
         for (in_batch, row), seed in zip(self._outputs, seeds):
             if in_batch:
@@ -163,19 +175,30 @@ class Tape:
         describe = _describe(batch, batched)
         with np.errstate(all="ignore"):
             for step, inputs in zip(reversed(self._steps), reversed(saved)):
-                step.backward(tables, adjoints, inputs, describe)
+                step.backward(tables, adjoints, inputs, describe, arguments)
         gradients = []
-        for a, shape in enumerate(self.program.shapes):
+        for a, shape in enumerate(self.program.shapes if arguments else ()):
             block = adjoints[True][self._argument_rows[a] : self._argument_rows[a + 1]]
             if batched:
                 gradients.append(block[0].copy() if shape is None else block.T.copy())
             else:
                 gradients.append(float(block[0, 0]) if shape is None else block[:, 0].tolist())
-        return Cotangent(tuple(gradients), adjoints[False][: len(self.parameters), 0].copy())
+        found = tuple(gradients) if arguments else None
+        return Cotangent(found, adjoints[False][: len(self.parameters), 0].copy())
+
+    def _buffers(self, batch: int) -> list:
+        """This thread's tables for a batch size, reused from call to call: fresh arrays of this
+        size cost page faults that take longer than the work. A pullback checks its generation."""
+        found = getattr(self._local, "buffers", None)
+        if found is None or found[0] != batch:
+            shapes = [(self._sizes[0], 1), (self._sizes[1], batch)] * 2
+            found = self._local.buffers = [batch, 0, *(np.empty(shape) for shape in shapes)]
+        found[1] += 1
+        return found
 
     def _forward(self, columns, batch, batched, parameters, keep) -> tuple:
-        static = np.empty((self._sizes[0], 1))
-        rows = np.empty((self._sizes[1], batch))
+        buffers = self._buffers(batch)
+        static, rows = buffers[2], buffers[3]
         static[: len(self.parameters), 0] = parameters
         static[self._constant_rows, 0] = self._constants
         for a, column in enumerate(columns):

@@ -328,13 +328,20 @@ def _node_of(a: Value, b: Value, numbers: dict[int, int], slots: dict) -> Node:
 
 
 # --- the public function --------------------------------------------------------------------
-def trace(f: Callable[..., Any], *example_args: float | Sequence[float]) -> Any:
+def trace(
+    f: Callable[..., Any],
+    *example_args: float | Sequence[float],
+    parameters: Sequence[Value] | None = None,
+) -> Any:
     """Run `f` on the example arguments, record its graph, and return it compiled as a `Tape`.
 
     Each argument is a number or a list of numbers; `f` takes a `Value` (or a list of Values) in
     each place and returns a Value or a list of Values. The tape then computes `f` for new
     arguments: floats in, floats out, or NumPy arrays with the batch on axis 0. See the module's
     docstring for which Python decisions in `f` are guarded and which cannot be seen.
+
+    `parameters` (such as `model.parameters()`) orders `tape.parameters`: those `f` uses come
+    first, in this order, then any other Value `f` reads, in the order the graph meets them.
 
     >>> tape = trace(lambda x, ys: x * ys[0] + ys[1], 1.0, [2.0, 3.0])
     >>> tape(2.0, [5.0, 1.0])
@@ -351,4 +358,9 @@ def trace(f: Callable[..., Any], *example_args: float | Sequence[float]) -> Any:
     shapes = [_shape(arg, i) for i, arg in enumerate(example_args)]
     first = _record(f, example_args, shapes)
     second = _probe(f, example_args, shapes)
-    return Tape(pair(first, second, shapes))
+    program = pair(first, second, shapes)
+    if parameters is not None:
+        rank = {id(p): i for i, p in enumerate(parameters)}
+        found = program.parameters
+        program.parameters = sorted(found, key=lambda p: rank.get(id(p), len(rank)))
+    return Tape(program)

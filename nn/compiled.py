@@ -70,8 +70,8 @@ def _children(module: Any) -> list:
 
 
 def _form(example: Any) -> Any:
-    """An example as trace takes it: a float, or a list of floats."""
-    if isinstance(example, (list, tuple)):
+    """An example as trace takes it: a float, or a list of floats (from any sequence or array)."""
+    if hasattr(example, "__len__"):
         return [float(x) for x in example]
     return float(example)
 
@@ -81,23 +81,32 @@ class Losses:
     cannot be an input, returning the loss for every target value met in the data."""
 
     def __init__(self, loss: Any, output: Any, targets: Sequence[Any]) -> None:
+        import numpy as np
+
         try:
             self.tape = trace(lambda o, t: loss([o], [t]), output, _form(targets[0]))
             self.columns = None
         except (TypeError, TraceError):
             # The loss uses the target as an index (cross_entropy's class), or refuses a target
             # moved by a thousandth (hinge's -1/+1 labels): each value is a constant of the tape.
-            values = list(dict.fromkeys(targets))
+            values = sorted(set(targets))
             self.tape = trace(lambda o: [loss([o], [t]) for t in values], output)
-            self.columns = {t: k for k, t in enumerate(values)}
+            self.columns = np.array(values)
 
     def vjp(self, outputs: Any, targets: Sequence[Any], params: Any) -> tuple[Any, Any]:
         """Each example's loss, and a pullback from per-example cotangents, as `Tape.vjp`."""
         import numpy as np
 
         if self.columns is None:
-            return self.tape.vjp(outputs, np.array(targets, dtype=float), params=params)
-        picked = np.array([self.columns[t] for t in targets], dtype=np.intp)
+            return self.tape.vjp(outputs, np.asarray(targets, dtype=float), params=params)
+        targets = np.asarray(targets)
+        picked = np.minimum(np.searchsorted(self.columns, targets), len(self.columns) - 1)
+        unseen = np.flatnonzero(self.columns[picked] != targets)
+        if len(unseen):
+            raise ValueError(
+                f"compiled loss: target {targets[unseen[0]]!r} was not among the targets the "
+                f"loss was traced for ({self.columns.tolist()})"
+            )
         every, pullback = self.tape.vjp(outputs, params=params)
         rows = np.arange(len(picked))
 
@@ -135,7 +144,11 @@ class Parameters:
                 self.data = np.concatenate([self.data, [p.data for p in new]])
                 self.grad = np.concatenate([self.grad, np.zeros(len(new))])
             rows = [self.position[id(p)] for p in tape.parameters]
-            self.index[id(tape)] = np.array(rows, dtype=np.intp)
+            consecutive = rows == list(range(rows[0], rows[0] + len(rows))) if rows else True
+            start = rows[0] if rows else 0
+            self.index[id(tape)] = (
+                slice(start, start + len(rows)) if consecutive else np.array(rows, dtype=np.intp)
+            )
         return self.index[id(tape)]
 
     def pull(self) -> None:
@@ -170,16 +183,16 @@ class CompiledTraining:
         self.np = np
         refuse_untraceable(model, "fit")
         X, y = data
-        self.model = trace(lambda x: model(x), _form(X[0]))
-        self.losses = Losses(loss, _form(self.model(_form(X[0]))), y)
-        self.penalty = None
-        if regularization is not None:
-            parameters = list(model.parameters())
-            self.penalty = trace(lambda: regularization(parameters))
         self.optimizer = optimizer
         self.vectorised = isinstance(optimizer, Optimizer)
         params = list(optimizer.params) if self.vectorised else list(model.parameters())
         self.parameters = Parameters(params)
+        self.model = trace(lambda x: model(x), _form(X[0]), parameters=params)
+        self.losses = Losses(loss, _form(self.model(_form(X[0]))), y)
+        self.penalty = None
+        if regularization is not None:
+            parameters = list(model.parameters())
+            self.penalty = trace(lambda: regularization(parameters), parameters=params)
 
     def train_epoch(self, model, loss, optimizer, epoch_batches, parameters, regularization):
         """One epoch, as `nn.train._train_epoch` with the same arguments: (mean loss, accuracy)."""
@@ -193,7 +206,7 @@ class CompiledTraining:
         total, correct, count = 0.0, 0, 0
         try:
             for X_batch, y_batch in epoch_batches:
-                outputs, batch_loss = self.step(np.array(X_batch, dtype=float), y_batch)
+                outputs, batch_loss, _ = self.step(np.array(X_batch, dtype=float), y_batch)
                 total += batch_loss * len(X_batch)
                 correct += sum(map(_is_correct, outputs.tolist(), y_batch))
                 count += len(X_batch)
@@ -203,8 +216,9 @@ class CompiledTraining:
             store.push()
         return total / count, correct / count
 
-    def step(self, X: Any, targets: Sequence[Any]) -> tuple[Any, float]:
-        """One optimizer step on a batch: (outputs, the batch's mean loss before the step)."""
+    def step(self, X: Any, targets: Sequence[Any]) -> tuple[Any, float, float]:
+        """One optimizer step on a batch: the outputs, the batch's mean loss and the objective
+        (the loss plus the penalty), before the step."""
         np, store = self.np, self.parameters
         store.grad[:] = 0.0
         batch = len(X)
@@ -213,12 +227,15 @@ class CompiledTraining:
         losses, pullback = self.losses.vjp(outputs, targets, store.data[store.of(tape)])
         found = pullback(np.full(batch, 1.0 / batch))
         store.grad[store.of(tape)] += found.parameters
-        store.grad[store.of(self.model)] += model_pullback(found.arguments[0]).parameters
+        model_gradient = model_pullback(found.arguments[0], arguments=False).parameters
+        store.grad[store.of(self.model)] += model_gradient
+        mean = objective = float(losses.mean())
         if self.penalty is not None:
-            _, pullback = self.penalty.vjp(params=store.data[store.of(self.penalty)])
+            penalty, pullback = self.penalty.vjp(params=store.data[store.of(self.penalty)])
             store.grad[store.of(self.penalty)] += pullback(1.0).parameters
+            objective += penalty
         self._update()
-        return outputs, float(losses.mean())
+        return outputs, mean, objective
 
     def _update(self) -> None:
         np, store, optimizer = self.np, self.parameters, self.optimizer
