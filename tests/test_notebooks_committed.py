@@ -27,12 +27,13 @@ def source(cell: dict) -> str:
     return text if isinstance(text, str) else "".join(text)
 
 
-def test_the_four_tutorials_are_there():
+def test_the_tutorials_are_there():
     assert [path.name for path in NOTEBOOKS] == [
         "01_the_engine.ipynb",
         "02_graphs.ipynb",
         "03_training.ipynb",
         "04_beyond_first_order.ipynb",
+        "07_compiled.ipynb",
     ]
 
 
