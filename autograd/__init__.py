@@ -30,7 +30,6 @@ from autograd.viz import draw_graph, save_graph
 __all__ = [
     "GradcheckError",
     "GuardError",
-    "Tape",
     "TraceError",
     "Scope",
     "Value",
@@ -59,7 +58,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    """`Tape` imports NumPy, an extra: it is loaded on first use, so the engine never needs it."""
+    """`autograd.Tape` imports NumPy, an extra: it is loaded on first use (and left out of
+    `__all__`, so `from autograd import *` needs no NumPy either)."""
     if name == "Tape":
         try:
             from autograd.tape import Tape

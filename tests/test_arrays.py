@@ -232,6 +232,7 @@ def run_without_numpy(code: str) -> subprocess.CompletedProcess:
 def test_the_eager_engine_and_nn_work_without_numpy():
     result = run_without_numpy(
         "import autograd, nn\n"
+        "from autograd import *\n"
         "from autograd import Value, grad, trace\n"
         "from nn import MLP\n"
         "from nn.train import fit\n"
