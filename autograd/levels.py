@@ -11,8 +11,10 @@ How a graph becomes a short list of array operations (`autograd.tape.Tape` runs 
   one slice, and a step that reads a whole earlier step reads a slice rather than a gather.
 - A level's `dot` nodes whose weights are parameters and whose inputs are the same batch nodes (a
   layer's neurons) are one matrix product W @ X; backward is G X^T for the weights and W^T G for
-  the inputs. Other n-ary nodes gather their operands as (nodes x operands x examples); a static
-  operand among batch ones is first copied across the batch (and its adjoint summed back).
+  the inputs. When each of those dot nodes feeds only its neuron's `+ b`, the product and the
+  biases are one affine step, W @ X + b (backward adds G summed over the batch into b). Other
+  n-ary nodes gather their operands as (nodes x operands x examples); a static operand among batch
+  ones is first copied across the batch (and its adjoint summed back).
 - The backward sweep runs the steps in reverse: each adds local * adjoint into its operands' rows.
   An operand that repeats within a step (x * x) is added in rounds of distinct rows (np.add.at
   only past 16 rounds); adjoints flowing into static rows are summed over the batch first, so a
@@ -198,6 +200,26 @@ class MatmulStep:
         self.weights.add(adjoints[False], (g @ X.T)[..., None])
 
 
+class AffineStep(MatmulStep):
+    """A layer: dot nodes (W @ X) each feeding only its neuron's `+ b`, as one step W @ X + b; the
+    dot nodes get no rows. Backward adds G summed over the batch into the biases."""
+
+    def __init__(self, out: slice, weights: Rows, inputs: Rows, biases: Rows) -> None:
+        super().__init__(out, weights, inputs)
+        self.biases = biases
+        self.leads_to = [(True, False), (True, True), (True, False)]  # weights, inputs, biases
+
+    def forward(self, tables: tuple, describe: Any) -> tuple:
+        W, X = super().forward(tables, describe)
+        tables[True][self.out] += self.biases.take(tables[False])
+        return W, X
+
+    def backward(self, tables, adjoints, inputs, describe, arguments: bool) -> None:
+        super().backward(tables, adjoints, inputs, describe, arguments)
+        g = adjoints[True][self.out]
+        self.biases.add(adjoints[False], g.sum(axis=1, keepdims=True))
+
+
 class CopyStep:
     """Static rows copied across the batch, for n-ary nodes that mix them with batch operands."""
 
@@ -227,7 +249,7 @@ class Level:
     depth: int
     rule: str  # the rule's name ('copy' for static rows copied across the batch)
     nodes: int
-    kind: str  # 'matmul', 'elementwise', 'n-ary' or 'copy'
+    kind: str  # 'affine', 'matmul', 'elementwise', 'n-ary' or 'copy'
     batched: bool  # False: computed once per call, from parameters and constants alone
     inputs: tuple[str, ...]  # 'arguments', 'parameters', 'constants' or 'step i'
 
@@ -249,6 +271,8 @@ class _Builder:
         self.sizes = {True: 0, False: 0}
         self.steps: list[Any] = []
         self.levels: list[Level] = []
+        self.single_consumer: dict[int, int] = {}
+        self.absorbed: set[int] = set()  # + b nodes computed by an affine step
 
     def allocate(self, batched: bool, count: int, source: str) -> int:
         start = self.sizes[batched]
@@ -282,6 +306,7 @@ def compile_program(program: Program) -> _Builder:
     build.place([node_of[id(p)] for p in program.parameters], False, "parameters")
     build.place([i for i, node in enumerate(nodes) if node.kind == "constant"], False, "constants")
     early = _ancestors(nodes, _guard_nodes(program.guards))
+    build.single_consumer = _single_consumers(program)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, node in enumerate(nodes):
         if node.kind == "op":
@@ -291,10 +316,40 @@ def compile_program(program: Program) -> _Builder:
             key = (0 if i in early else 1, build.depth[i], node.rule.name, batched[i], kinds)
             groups[key].append(i)
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3], str(k[4]))):
-        for part in _split_for_matmul(nodes, groups[key], batched, key):
+        members = [i for i in groups[key] if i not in build.absorbed]
+        for part in _split_for_matmul(nodes, members, batched, key) if members else ():
             _add_step(build, key, part)
     _mark_what_operands_lead_to(build)
     return build
+
+
+def _single_consumers(program: Program) -> dict[int, int]:
+    """node -> its only consumer, for nodes that feed exactly one node and are neither an output
+    nor the subject of a guard."""
+    count: dict[int, int] = defaultdict(int)
+    consumer: dict[int, int] = {}
+    for i, node in enumerate(program.nodes):
+        for parent in node.parents:
+            count[parent] += 1
+            consumer[parent] = i
+    for i in [*program.outputs, *_guard_nodes(program.guards)]:
+        count[i] += 2
+    return {i: c for i, c in consumer.items() if count[i] == 1}
+
+
+def _biases_of(build: _Builder, part: list[int]) -> list[int] | None:
+    """The `+ b` node after each dot node of a matmul, if every dot feeds only that (dot + b,
+    b computed once per call), else None."""
+    nodes = build.program.nodes
+    adds = []
+    for i in part:
+        j = build.single_consumer.get(i)
+        if j is None or nodes[j].rule.name != "add" or nodes[j].parents[0] != i:
+            return None
+        if build.batched[nodes[j].parents[1]] or nodes[j].parents[1] == i:
+            return None
+        adds.append(j)
+    return adds
 
 
 def _mark_what_operands_lead_to(build: _Builder) -> None:
@@ -308,7 +363,9 @@ def _mark_what_operands_lead_to(build: _Builder) -> None:
         parameter[batched][row] = source == "parameters"
         argument[batched][row] = source == "arguments"
     for step in build.steps:
-        if isinstance(step, MatmulStep):
+        if isinstance(step, AffineStep):
+            operands = [(False, step.weights), (True, step.inputs), (False, step.biases)]
+        elif isinstance(step, MatmulStep):
             operands = [(False, step.weights), (True, step.inputs)]
         elif isinstance(step, CopyStep):
             operands = [(False, step.sources)]
@@ -360,6 +417,15 @@ def _add_step(build: _Builder, key: tuple, part: list[int]) -> None:
         weights = [[build.row[q][1] for q in p[:half]] for p in parents]
         inputs = [build.row[q][1] for q in parents[0][half:]]
         used = [build.row[q] for p in parents for q in p]
+        adds = _biases_of(build, part)
+        if adds is not None:  # dot then + b: one affine step writing the adds' rows
+            biases = [build.row[nodes[j].parents[1]] for j in adds]
+            out = build.place(adds, True, f"step {len(build.steps)}")
+            build.absorbed.update(adds)
+            step = AffineStep(out, Rows(weights), Rows(inputs), Rows([r for _, r in biases]))
+            level = {**level, "rule": "dot+add", "kind": "affine"}
+            build.add(step, level, used + biases)
+            return
         out = build.place(part, True, f"step {len(build.steps)}")
         build.add(MatmulStep(out, Rows(weights), Rows(inputs)), {**level, "kind": "matmul"}, used)
         return

@@ -58,15 +58,34 @@ def test_without_accumulate_no_grad_is_touched_and_params_can_be_passed_as_an_ar
         tape(1.0, params=np.array([1.0, 2.0]))
 
 
-def test_a_layer_is_one_matrix_product_and_the_step_count_does_not_grow_with_width():
+def test_a_layer_is_one_affine_step_and_the_step_count_does_not_grow_with_width():
     def steps(width):
         model = MLP(8, [width, width, 2], seed=0)
         return trace(lambda x: model(x), [0.0] * 8).levels
 
     narrow, wide = steps(4), steps(64)
     assert [(s.rule, s.kind) for s in narrow] == [(s.rule, s.kind) for s in wide]
-    assert [s.kind for s in wide].count("matmul") == 3
-    assert [s.nodes for s in wide if s.kind == "matmul"] == [64, 64, 2]
+    assert [s.kind for s in wide] == ["affine", "elementwise"] * 2 + ["affine"]
+    assert [s.nodes for s in wide if s.kind == "affine"] == [64, 64, 2]
+
+
+def test_dot_nodes_used_elsewhere_stay_a_matrix_product_of_their_own():
+    from autograd import Value, dot
+
+    W = [[Value(0.5), Value(-1.0)], [Value(2.0), Value(0.25)]]
+    b = [Value(0.1), Value(-0.2)]
+
+    def f(xs):
+        dots = [dot(w, xs) for w in W]
+        return [dots[0] + b[0], dots[1] + b[1], dots[0] * 2.0]  # dots[0] feeds two nodes
+
+    tape = trace(f, [1.0, 2.0])
+    assert "matmul" in [s.kind for s in tape.levels] and "affine" not in [
+        s.kind for s in tape.levels
+    ]
+    X = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    expected = [[o.data for o in f([Value(x) for x in row])] for row in X.tolist()]
+    assert np.allclose(tape(X), expected, rtol=1e-12)
 
 
 def test_a_tape_is_exported_and_describes_itself():
@@ -108,4 +127,4 @@ def test_draw_shows_one_box_per_step():
     tape = trace(lambda x: model(x), [0.0, 0.0])
     source = tape.draw().source
     assert source.count("shape=box") == len(tape.levels)
-    assert "matmul" in source and "arguments" in source and "parameters" in source
+    assert "affine" in source and "arguments" in source and "parameters" in source
