@@ -13,7 +13,8 @@ from autograd.functional import (
     jacobian,
     value_and_grad,
 )
-from autograd.trace import GuardError, TraceError, trace
+from autograd.program import GuardError, TraceError
+from autograd.trace import trace
 from autograd.value import (
     Scope,
     Value,

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from autograd import rules
+from autograd.program import Guard, Node, Program
 from autograd.steps import AffineStep, CopyStep, MatmulStep, Rows, Step
-from autograd.trace import Guard, Node, Program
 
 BASE_RULES = {r.name: r for r in vars(rules).values() if isinstance(r, rules.Rule)}
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autograd.levels import Level, compile_program
-from autograd.trace import GuardError, Program
+from autograd.program import GuardError, Program
 from autograd.value import Value
 
 COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
