@@ -46,8 +46,9 @@ class Rows:
 
     def take(self, table: np.ndarray) -> np.ndarray:
         if self.view is not None and type(self.index) is not slice:
-            if self.cached[0] is table:
-                return self.cached[1]
+            cached = self.cached  # one read: another thread may replace it for its own tables
+            if cached[0] is table:
+                return cached[1]
             start, node_step, operand_step = self.view
             rows, columns = table.strides
             view = np.lib.stride_tricks.as_strided(

@@ -128,3 +128,53 @@ def test_draw_shows_one_box_per_step():
     source = tape.draw().source
     assert source.count("shape=box") == len(tape.levels)
     assert "affine" in source and "arguments" in source and "parameters" in source
+
+
+def test_a_pullback_refuses_to_run_after_the_tape_was_called_again():
+    w = Value(2.0)
+    tape = trace(lambda x: w * x * x, 1.0)
+    _, pullback = tape.vjp(np.array([1.0, 2.0]))
+    assert pullback(np.ones(2)).arguments[0].tolist() == [4.0, 8.0]
+    tape(np.array([3.0, 4.0]))
+    with pytest.raises(RuntimeError, match="called again"):
+        pullback(np.ones(2))
+
+
+def test_threads_calling_one_tape_at_once_get_their_own_answers():
+    import threading
+
+    model = MLP(3, [8, 2], seed=4)
+    tape = trace(lambda x: model(x), [0.0] * 3)
+    rng = np.random.default_rng(4)
+    batches = [rng.normal(size=(size, 3)) for size in (5, 7, 5, 9)]
+    expected = [[[o.data for o in model(list(x))] for x in X] for X in batches]
+    failures = []
+
+    def work(k):
+        for _ in range(30):
+            if not np.allclose(tape(batches[k]), expected[k], rtol=1e-12, atol=1e-14):
+                failures.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_parameters_can_be_ordered_as_the_model_orders_them():
+    model = MLP(2, [3, 1], seed=0)
+    tape = trace(lambda x: model(x), [0.0, 0.0], parameters=model.parameters())
+    assert tape.parameters == model.parameters()
+    values = np.array([p.data for p in model.parameters()])
+    assert tape([1.0, 2.0], params=values) == model([1.0, 2.0]).data
+
+
+def test_outputs_that_do_not_depend_on_the_arguments_repeat_for_every_example():
+    w = Value(1.5)
+    tape = trace(lambda x: [x * 2.0, w * 3.0, Value(7.0)], 1.0)
+    assert tape(np.array([1.0, 2.0])).tolist() == [[2.0, 4.5, 7.0], [4.0, 4.5, 7.0]]
+    outputs, pullback = tape.vjp(np.array([1.0, 2.0]))
+    found = pullback(np.ones((2, 3)))
+    assert found.arguments[0].tolist() == [2.0, 2.0] and found.parameters.tolist() == [6.0]
