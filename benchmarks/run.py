@@ -26,6 +26,7 @@ from engines import available_engines
 from problem import make_problem, wide_inputs
 from report import Row, Target, at_least, at_most, medians_table, ratios_table, targets_table
 from vectorised import (
+    import_what_the_rows_need,
     mnist_rows,
     single_threaded,
     tracing_rows,
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     engines, missing = available_engines()
+    import_what_the_rows_need(make_problem())
     if args.gc_freeze:
         gc.collect()
         gc.freeze()

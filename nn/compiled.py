@@ -173,7 +173,20 @@ def _state_lists(optimizer: Any) -> list[str]:
 
 
 class CompiledTraining:
-    """What `fit(..., compile=True)` trains with: tapes of the model, loss and penalty."""
+    """What `fit(..., compile=True)` trains with: tapes of the model, loss and penalty, and the
+    parameters in one array (`parameters.data`, in the optimizer's order).
+
+    >>> import numpy as np
+    >>> from nn import MLP
+    >>> from nn.losses import mse
+    >>> from nn.optim import SGD
+    >>> model = MLP(1, [4, 1], seed=0)
+    >>> optimizer = SGD(model.parameters(), lr=0.1)
+    >>> training = CompiledTraining(model, mse, optimizer, None, ([[0.5]], [1.0]))
+    >>> outputs, loss, objective = training.step(np.array([[0.5], [1.0]]), [1.0, 2.0])
+    >>> outputs.shape, loss == objective, optimizer.steps
+    ((2,), True, 1)
+    """
 
     def __init__(self, model: Any, loss: Any, optimizer: Any, regularization: Any, data: tuple):
         import numpy as np

@@ -48,7 +48,14 @@ def run_digits(args: argparse.Namespace) -> None:
 
 def plot_misclassified(model: MLP, X: list, y: list, path: Path, most: int = 10) -> Path:
     """Save a PNG of up to `most` digits the model gets wrong, each titled with the true digit
-    and the model's guess; returns the path."""
+    and the model's guess; returns the path.
+
+    >>> import tempfile
+    >>> digits = [[0.0] * 64, [1.0] * 64]
+    >>> path = Path(tempfile.mkdtemp()) / "wrong.png"
+    >>> plot_misclassified(MLP(64, [3, 10], seed=0), digits, [1, 2], path).read_bytes()[:4]
+    b'\\x89PNG'
+    """
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
