@@ -202,6 +202,7 @@ class CompiledTraining:
         self.parameters = Parameters(params)
         self.model = trace(lambda x: model(x), _form(X[0]), parameters=params)
         self.losses = Losses(loss, _form(self.model(_form(X[0]))), y)
+        self._validation: tuple | None = None
         self.penalty = None
         if regularization is not None:
             parameters = list(model.parameters())
@@ -228,6 +229,14 @@ class CompiledTraining:
                 setattr(optimizer, name, getattr(optimizer, name).tolist())
             store.push()
         return total / count, correct / count
+
+    def evaluate(self, model: Any, loss: Any, data: tuple) -> tuple[float, float]:
+        """`nn.train.evaluate` with this training's model tape, and a loss tape per data set
+        (traced at the first call): fit's validation after every epoch traces nothing again."""
+        if self._validation is None or self._validation[0] is not data:
+            example = _form(self.model(_form(data[0][0])))
+            self._validation = (data, Losses(loss, example, list(data[1])))
+        return evaluate_compiled(model, loss, data, self.model, self._validation[1])
 
     def step(self, X: Any, targets: Sequence[Any]) -> tuple[Any, float, float]:
         """One optimizer step on a batch: the outputs, the batch's mean loss and the objective
@@ -272,16 +281,21 @@ class CompiledTraining:
         store.data[:n] -= optimizer._update(slice(None), g)
 
 
-def evaluate_compiled(model: Any, loss: Any, data: tuple) -> tuple[float, float]:
-    """`nn.train.evaluate` through tapes: the mean loss and the accuracy on `data = (X, y)`."""
+def evaluate_compiled(
+    model: Any, loss: Any, data: tuple, forward: Any = None, losses: Any = None
+) -> tuple[float, float]:
+    """`nn.train.evaluate` through tapes: the mean loss and the accuracy on `data = (X, y)`;
+    the model's and the loss's tapes are traced here unless given."""
     import numpy as np
 
     from nn.train import accuracy
 
     refuse_untraceable(model, "evaluate")
     X, y = data
-    forward = trace(lambda x: model(x), _form(X[0]))
+    if forward is None:
+        forward = trace(lambda x: model(x), _form(X[0]))
     outputs = forward(np.array([_form(x) for x in X], dtype=float))
-    losses = Losses(loss, _form(forward(_form(X[0]))), list(y))
+    if losses is None:
+        losses = Losses(loss, _form(forward(_form(X[0]))), list(y))
     values, _ = losses.vjp(outputs, list(y), None)
     return float(values.mean()), accuracy(outputs.tolist(), list(y))

@@ -123,12 +123,12 @@ def fit(
         if not callable(getattr(owner, method, None)):
             raise TypeError(f"fit: the {role} {owner!r} has no {method}() method")
     parameters = list(model.parameters())
-    train_epoch = _train_epoch
+    train_epoch, evaluate_epoch = _train_epoch, evaluate
     if compile:
         from nn.compiled import CompiledTraining
 
-        data = (X, y)
-        train_epoch = CompiledTraining(model, loss, optimizer, regularization, data).train_epoch
+        trainer = CompiledTraining(model, loss, optimizer, regularization, (X, y))
+        train_epoch, evaluate_epoch = trainer.train_epoch, trainer.evaluate
 
     rng = random_source(seed)
     history = History()
@@ -146,7 +146,7 @@ def fit(
                 scheduler.step()
             metrics = {"loss": train_loss, "acc": train_accuracy}
             if validation is not None:
-                val_loss, val_accuracy = evaluate(model, loss, validation, compile=compile)
+                val_loss, val_accuracy = evaluate_epoch(model, loss, validation)
                 history.val_loss.append(val_loss)
                 history.val_accuracy.append(val_accuracy)
                 metrics.update(val_loss=val_loss, val_acc=val_accuracy)

@@ -192,3 +192,25 @@ def test_a_model_that_reads_its_weights_as_numbers_is_refused_when_compiling():
     optimizer = SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="computed from the data"):
         fit(model, hinge, optimizer, (X, SIGNS), epochs=1, progress=False, compile=True)
+
+
+def test_validation_after_every_epoch_reuses_the_tapes_instead_of_tracing_again(monkeypatch):
+    import nn.compiled
+
+    traced = []
+    real_trace = nn.compiled.trace
+
+    def counting_trace(f, *args, **options):
+        traced.append(f)
+        return real_trace(f, *args, **options)
+
+    monkeypatch.setattr(nn.compiled, "trace", counting_trace)
+    Xv, yv = make_moons(30, noise=0.3, seed=6)
+    model = MLP(2, [8, 1], seed=0)
+    optimizer = Adam(model.parameters(), lr=0.01)
+    history = fit(model, binary_cross_entropy, optimizer, (X, LABELS), epochs=6, batch_size=20,
+                  validation=(Xv, yv), progress=False, compile=True)  # fmt: skip
+    assert len(history.val_loss) == 6
+    assert len(traced) == 3  # the model, the training loss, the validation loss: once each
+    eager = evaluate(model, binary_cross_entropy, (Xv, yv))
+    assert (history.val_loss[-1], history.val_accuracy[-1]) == pytest.approx(eager, rel=1e-12)
