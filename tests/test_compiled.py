@@ -206,11 +206,18 @@ def test_validation_after_every_epoch_reuses_the_tapes_instead_of_tracing_again(
 
     monkeypatch.setattr(nn.compiled, "trace", counting_trace)
     Xv, yv = make_moons(30, noise=0.3, seed=6)
-    model = MLP(2, [8, 1], seed=0)
-    optimizer = Adam(model.parameters(), lr=0.01)
-    history = fit(model, binary_cross_entropy, optimizer, (X, LABELS), epochs=6, batch_size=20,
-                  validation=(Xv, yv), progress=False, compile=True)  # fmt: skip
-    assert len(history.val_loss) == 6
-    assert len(traced) == 3  # the model, the training loss, the validation loss: once each
+
+    def traces_in(epochs):
+        traced.clear()
+        model = MLP(2, [8, 1], seed=0)
+        optimizer = Adam(model.parameters(), lr=0.01)
+        history = fit(model, binary_cross_entropy, optimizer, (X, LABELS), epochs=epochs,
+                      batch_size=20, validation=(Xv, yv), progress=False, compile=True)  # fmt: skip
+        assert len(history.val_loss) == epochs
+        return len(traced), model, history
+
+    once, _, _ = traces_in(1)
+    again, model, history = traces_in(6)
+    assert again == once  # no epoch after the first traced anything
     eager = evaluate(model, binary_cross_entropy, (Xv, yv))
     assert (history.val_loss[-1], history.val_accuracy[-1]) == pytest.approx(eager, rel=1e-12)
