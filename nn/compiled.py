@@ -25,7 +25,8 @@ extra tape inputs drawn per batch, batch statistics as steps over the batch axis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from autograd import TraceError, Value, trace
@@ -209,26 +210,39 @@ class CompiledTraining:
             self.penalty = trace(lambda: regularization(parameters), parameters=params)
 
     def train_epoch(self, model, loss, optimizer, epoch_batches, parameters, regularization):
-        """One epoch, as `nn.train._train_epoch` with the same arguments: (mean loss, accuracy)."""
-        from nn.train import _is_correct
+        """One epoch, as `nn.train._train_epoch` with the same arguments: (mean loss, accuracy).
+        A loop of its own (resuming mid-epoch, stopping on Ctrl-C) can use `epoch` and `batch`."""
+        total, correct, count = 0.0, 0, 0
+        with self.epoch():
+            for X_batch, y_batch in epoch_batches:
+                batch_loss, right = self.batch(X_batch, y_batch)
+                total += batch_loss * len(X_batch)
+                correct += right
+                count += len(X_batch)
+        return total / count, correct / count
 
-        np, store = self.np, self.parameters
+    @contextmanager
+    def epoch(self) -> Iterator[None]:
+        """Inside the block the parameters live in `parameters.data` and the optimizer's state
+        lists are arrays; after it, the Values and the optimizer hold them again."""
+        np, store, optimizer = self.np, self.parameters, self.optimizer
         store.pull()
         states = _state_lists(optimizer) if self.vectorised else []
         for name in states:
             setattr(optimizer, name, np.array(getattr(optimizer, name)))
-        total, correct, count = 0.0, 0, 0
         try:
-            for X_batch, y_batch in epoch_batches:
-                outputs, batch_loss, _ = self.step(np.array(X_batch, dtype=float), y_batch)
-                total += batch_loss * len(X_batch)
-                correct += sum(map(_is_correct, outputs.tolist(), y_batch))
-                count += len(X_batch)
+            yield
         finally:
             for name in states:
                 setattr(optimizer, name, getattr(optimizer, name).tolist())
             store.push()
-        return total / count, correct / count
+
+    def batch(self, X_batch: Sequence[Any], y_batch: Sequence[Any]) -> tuple[float, int]:
+        """One step on a batch (inside `epoch`): its mean loss, and how many it classified right."""
+        from nn.train import _is_correct
+
+        outputs, batch_loss, _ = self.step(self.np.array(X_batch, dtype=float), y_batch)
+        return batch_loss, sum(map(_is_correct, outputs.tolist(), y_batch))
 
     def evaluate(self, model: Any, loss: Any, data: tuple) -> tuple[float, float]:
         """`nn.train.evaluate` with this training's model tape, and a loss tape per data set
