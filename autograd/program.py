@@ -19,11 +19,24 @@ from autograd.value import Value
 
 
 class TraceError(ValueError):
-    """`f` cannot be traced: its graph, or a number in it, depends on the data."""
+    """`f` cannot be traced: its graph, or a number in it, depends on the data.
+
+    >>> from autograd import trace
+    >>> trace(lambda x: x * x.data, 1.0)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    TraceError: trace: the * node was applied with the number 1.0 at the example but ...
+    """
 
 
 class GuardError(ValueError):
-    """A tape was called with inputs that would take another branch than the traced one."""
+    """A tape was called with inputs that would take another branch than the traced one.
+
+    >>> from autograd import trace
+    >>> tape = trace(lambda x: x * 2 if x > 0 else x * 3, 1.0)
+    >>> tape(-1.0)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    GuardError: tape: the decision '>' at ... was True when f was traced, but it is False ...
+    """
 
 
 @dataclass

@@ -39,6 +39,7 @@ Choices written as nodes are part of the graph and need no guard: `relu`, `abs`,
 
 from __future__ import annotations
 
+import linecache
 import random
 import sys
 import threading
@@ -75,8 +76,6 @@ def _caller() -> str:
         frame = frame.f_back
     if frame is None:
         return "an unknown line"
-    import linecache
-
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
     place = f"{frame.f_code.co_filename}:{frame.f_lineno}"
     return f"{place} ({line})" if line else place
