@@ -359,9 +359,23 @@ COS = Rule(  # d/dx cos x = -sin x
 )  # fmt: skip
 
 
+def exact_sum(terms: Any, op: str) -> float:
+    """math.fsum(terms), whose errors name the operation: inf and -inf among the terms have no
+    sum (ValueError), and a sum past the largest float overflows (OverflowError)."""
+    try:
+        return math.fsum(terms)
+    except ValueError:
+        raise ValueError(
+            f"{op}: the terms hold both inf and -inf, whose sum is undefined"
+        ) from None
+    except OverflowError:
+        raise OverflowError(f"{op}: the sum of the terms is too large for a float") from None
+
+
 def _dot(*weights_then_inputs: float) -> float:
     n = len(weights_then_inputs) // 2
-    return math.fsum(w * x for w, x in zip(weights_then_inputs[:n], weights_then_inputs[n:]))
+    pairs = zip(weights_then_inputs[:n], weights_then_inputs[n:])
+    return exact_sum((w * x for w, x in pairs), "dot")
 
 
 def _first_max_one_hot(out, *xs):
@@ -380,7 +394,7 @@ def _first_max_one_hot_array(np, out, xs):
 # of the largest term. fsum raises on inf - inf and on an intermediate overflow: raises=True.
 # d(x1 + ... + xn)/dxi = 1
 SUM = Rule(
-    "sum", "sum", lambda *xs: math.fsum(xs), lambda out, *xs: (1.0,) * len(xs), True,
+    "sum", "sum", lambda *xs: exact_sum(xs, "sum_values"), lambda out, *xs: (1.0,) * len(xs), True,
     array_forward=lambda np, xs: xs.sum(axis=-2),
     array_derivatives=lambda np, out, xs: (np.ones_like(xs),),
     raises=True, stacked=True,

@@ -417,12 +417,19 @@ def dot(weights: Sequence[Value | Number], inputs: Sequence[Value | Number]) -> 
         if kinds == _ONLY_VALUES:  # a hidden layer: both sides are nodes
             inputs = tuple(inputs)
             w_data, x_data = [w.data for w in weights], [x.data for x in inputs]
-            out = math.fsum(map(operator.mul, w_data, x_data))
+            try:  # free in CPython 3.11 when nothing is raised; exact_sum would cost a call
+                out = math.fsum(map(operator.mul, w_data, x_data))
+            except (ValueError, OverflowError):
+                out = rules.exact_sum(map(operator.mul, w_data, x_data), "dot")  # names dot
             locals_ = (*x_data, *w_data)  # d/dw_i = x_i, d/dx_i = w_i: rules.DOT, written out
             return _n_ary_node(out, rules.DOT, weights + inputs, locals_)
         if Value not in kinds:  # data fed to a first layer: only the weights are nodes
             constants = tuple(x if type(x) is float else _to_float(x, "dot") for x in inputs)
-            out = math.fsum(map(operator.mul, [w.data for w in weights], constants))
+            w_data = [w.data for w in weights]
+            try:
+                out = math.fsum(map(operator.mul, w_data, constants))
+            except (ValueError, OverflowError):
+                out = rules.exact_sum(map(operator.mul, w_data, constants), "dot")
             return _n_ary_node(out, rules.DOT_CONSTANT, weights, constants)
     return _apply_n(rules.DOT, _as_values(weights, "dot") + _as_values(inputs, "dot"))
 
