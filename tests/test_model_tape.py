@@ -162,7 +162,9 @@ def one_dropout_twice():  # its own generator, called at two places
     )
 
 
-@pytest.mark.parametrize("build", [two_dropouts_per_example, two_dropouts_in_sequence, one_dropout_twice])
+@pytest.mark.parametrize(
+    "build", [two_dropouts_per_example, two_dropouts_in_sequence, one_dropout_twice]
+)
 def test_dropouts_sharing_a_generator_draw_in_eager_trainings_order(build):
     (eager, _), (model, _) = twins(build, SGD, 0.1, 3, batch_size=20)
     assert gap(eager, model) <= 1e-9
