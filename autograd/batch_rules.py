@@ -7,6 +7,9 @@ see it, the batch has one member and the mean is `x` itself (derivative 1). A ta
 batch of B examples computes it once per call, in its static table (`autograd.levels`): forward
 the mean of x's row over the batch axis, backward d(mean)/d(x_i) = 1/B for every example i, so
 the adjoint that reaches the mean, summed over the examples that used it, is spread back evenly.
+The examples of a batch are then no longer independent: a pullback gives the gradient of the sum
+of cotangents times outputs over the whole batch, through the mean (as training needs), so a
+"per-example" gradient (`Tape.value_and_grad`) is that of the batch's sum of results.
 
 The rule lives outside `autograd.rules`, the table of per-example operations (each of which a
 tape applies to every example on its own): `BATCH_RULES` names the rules a tape computes across

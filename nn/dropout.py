@@ -8,9 +8,9 @@ from typing import Any
 from autograd import Value
 from nn.activation import _real
 from nn.layers import _seeded
-from nn.model_tape import tracing
 from nn.module import Module
 from nn.random_states import uniforms
+from nn.tape_requests import tracing
 
 
 class Dropout(Module):

@@ -10,8 +10,8 @@ from typing import Any
 from autograd import Value, batch_mean, dot, sum_values
 from nn.layers import _size
 from nn.linear import _flag
-from nn.model_tape import tracing
 from nn.module import Module
+from nn.tape_requests import tracing
 
 Batch = Sequence[Sequence[Value | float]]
 

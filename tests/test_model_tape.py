@@ -8,8 +8,9 @@ from autograd import TraceError, Value
 from nn import BatchNorm1d, Dropout, Linear, Module, ReLU, Sequential, Tanh
 from nn.data import make_moons
 from nn.losses import binary_cross_entropy
-from nn.model_tape import ModelTape, RandomSite, eager_order, tracing
+from nn.model_tape import ModelTape
 from nn.optim import SGD, Adam
+from nn.tape_requests import RandomSite, eager_order, tracing
 from nn.train import evaluate, fit
 
 np = pytest.importorskip("numpy")
