@@ -21,12 +21,13 @@ class OutputRows:
     def __init__(self, places: list[tuple[bool, int]]) -> None:
         self.count = len(places)
         self.columns, self.rows, self.repeats = {}, {}, {}
+        self.tables = sorted({batched for batched, _ in places}, reverse=True)  # those used
         for batched in (True, False):
             columns = [j for j, (b, _) in enumerate(places) if b == batched]
-            rows = np.array([places[j][1] for j in columns], dtype=np.intp)
-            self.columns[batched] = np.array(columns, dtype=np.intp)
-            self.rows[batched] = rows
-            self.repeats[batched] = len(np.unique(rows)) != len(rows)
+            rows = [places[j][1] for j in columns]
+            self.columns[batched] = _index(columns)
+            self.rows[batched] = _index(rows)
+            self.repeats[batched] = len(set(rows)) != len(rows)
 
     def read(self, tables: tuple, batch: int) -> np.ndarray:
         """The outputs as an array (batch, outputs); static rows repeat for every example."""
@@ -38,7 +39,7 @@ class OutputRows:
     def seed(self, adjoints: tuple, seeds: np.ndarray) -> None:
         """Add cotangents (outputs x batch) into the outputs' adjoint rows; a static row gets
         its cotangents summed over the batch."""
-        for batched in (True, False):
+        for batched in self.tables:
             rows, shares = self.rows[batched], seeds[self.columns[batched]]
             if not batched:
                 shares = shares.sum(axis=1, keepdims=True)
@@ -46,3 +47,12 @@ class OutputRows:
                 np.add.at(adjoints[batched], rows, shares)
             else:
                 adjoints[batched][rows] += shares
+
+
+def _index(positions: list[int]) -> slice | np.ndarray:
+    """A slice when the positions are consecutive (a view: the common case of one output), else
+    an index array."""
+    start = positions[0] if positions else 0
+    if positions == list(range(start, start + len(positions))):
+        return slice(start, start + len(positions))
+    return np.array(positions, dtype=np.intp)
