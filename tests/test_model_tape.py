@@ -62,15 +62,16 @@ def test_compiled_dropout_draws_eager_trainings_masks_and_reaches_its_weights(op
     assert gap(untrained, model) > 0.1  # it trained, with masks: not a run of the identity
 
 
-def batch_norm_model(bias=True):
+def batch_norm_model(bias=True, **options):
     return Sequential(
-        Linear(2, 16, bias=bias, seed=0), BatchNorm1d(16), ReLU(), Linear(16, 1, seed=1)
+        Linear(2, 16, bias=bias, seed=0), BatchNorm1d(16, **options), ReLU(), Linear(16, 1, seed=1)
     )
 
 
-def test_compiled_batch_norm_with_sgd_reaches_eager_weights_and_running_statistics():
+@pytest.mark.parametrize("options", [{}, {"affine": False, "momentum": None}])
+def test_compiled_batch_norm_with_sgd_reaches_eager_weights_and_running_statistics(options):
     (eager, eager_history), (model, history) = twins(
-        batch_norm_model, SGD, 0.1, 10, batch_size=16, validation=VALIDATION
+        lambda: batch_norm_model(**options), SGD, 0.1, 10, batch_size=16, validation=VALIDATION
     )
     assert gap(eager, model) <= 1e-9
     assert model[1].num_batches_tracked == eager[1].num_batches_tracked == 10 * 7
