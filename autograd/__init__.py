@@ -1,6 +1,7 @@
 """chainrule's autograd: scalar reverse-mode automatic differentiation."""
 
 from autograd.backward import adjoints, topological_order
+from autograd.batch_rules import batch_mean
 from autograd.collector import gc_paused
 from autograd.forward import jacfwd, jvp
 from autograd.functional import (
@@ -28,6 +29,7 @@ __all__ = [
     "Scope",
     "Value",
     "adjoints",
+    "batch_mean",
     "current_scope",
     "dot",
     "draw_graph",

@@ -19,6 +19,9 @@ How a graph becomes a short list of array operations (`autograd.tape.Tape` runs 
   An operand that repeats within a step (x * x) is added in rounds of distinct rows (np.add.at
   only past 16 rounds); adjoints flowing into static rows are summed over the batch first, so a
   parameter's gradient is the sum over the examples.
+- A mean over the batch (`autograd.batch_rules.batch_mean`: batch normalisation's statistics)
+  is one value per call, so it takes a static row, though it depends on the arguments: its step
+  averages its operand's batch row, and backward spreads the adjoint back, 1/B to each example.
 - Guards: the nodes Python decisions were taken on, and their ancestors, run first (phase 0); the
   guards are checked before anything that may depend on the branch is computed (phase 1).
 
@@ -35,10 +38,12 @@ from typing import Any
 import numpy as np
 
 from autograd import rules
+from autograd.batch_rules import BATCH_RULES
 from autograd.program import Guard, Node, Program
 from autograd.tape_steps import AffineStep, CopyStep, MatmulStep, Rows, Step
 
 BASE_RULES = {r.name: r for r in vars(rules).values() if isinstance(r, rules.Rule)}
+BASE_RULES.update(BATCH_RULES)  # means over the batch: static rows, computed once per call
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ class _Builder:
         self.depth = [0] * len(nodes)
         for i, node in enumerate(nodes):
             if node.kind == "op":
-                self.batched[i] = any(self.batched[p] for p in node.parents)
+                across = node.rule.name in BATCH_RULES  # one value for the whole batch
+                self.batched[i] = not across and any(self.batched[p] for p in node.parents)
                 self.depth[i] = 1 + max(self.depth[p] for p in node.parents)
         self.row: dict[int, tuple[bool, int]] = {}
         self.source: dict[tuple[bool, int], str] = {}

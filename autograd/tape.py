@@ -17,6 +17,7 @@ import numpy as np
 
 from autograd.levels import Level, compile_program
 from autograd.program import GuardError, Program
+from autograd.tape_outputs import OutputRows
 from autograd.value import Value
 
 COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -67,6 +68,7 @@ class Tape:
         self._phase_0 = sum(1 for level in build.levels if level.phase == 0)
         self._sizes = (build.sizes[False], build.sizes[True])
         self._outputs = [build.row[i] for i in program.outputs]
+        self._output_rows = OutputRows(self._outputs)
         self._guards = [
             (g, build.row[g.node], None if g.other_node is None else build.row[g.other_node])
             for g in program.guards
@@ -166,12 +168,7 @@ class Tape:
         adjoints[0].fill(0.0)
         adjoints[1].fill(0.0)
         adjoints = tuple(adjoints)
-        seeds = np.broadcast_to(seeds, (len(self._outputs), batch))
-        for (in_batch, row), seed in zip(self._outputs, seeds):
-            if in_batch:
-                adjoints[True][row] += seed
-            else:
-                adjoints[False][row] += seed.sum()
+        self._output_rows.seed(adjoints, np.broadcast_to(seeds, (len(self._outputs), batch)))
         describe = _describe(batch, batched)
         with np.errstate(all="ignore"):
             for step, inputs in zip(reversed(self._steps), reversed(saved)):
@@ -237,13 +234,13 @@ class Tape:
                 raise GuardError(_guard_message(decision, float(value[j]), example, compared))
 
     def _read_outputs(self, tables: tuple, batch: int, batched: bool) -> Any:
+        if batched and not self.program.single:
+            return self._output_rows.read(tables, batch)
         found = [np.broadcast_to(tables[b][row], (batch,)) for b, row in self._outputs]
         if not batched:
             values = [float(v[0]) for v in found]
             return values[0] if self.program.single else values
-        if self.program.single:
-            return found[0].copy()
-        return np.stack(found, axis=1) if found else np.empty((batch, 0))
+        return found[0].copy()
 
     def _parameter_values(self, params: np.ndarray | None) -> np.ndarray:
         if params is None:

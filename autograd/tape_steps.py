@@ -215,6 +215,7 @@ class CopyStep:
         return ()
 
     def backward(self, tables, adjoints, inputs, describe, arguments: bool) -> None:
-        if not self.leads_to[0][0]:
+        parameter, argument = self.leads_to[0]  # a static row leads to an argument through
+        if not (parameter or (arguments and argument)):  # a mean over the batch (batch_rules)
             return
         self.sources.add(adjoints[False], adjoints[True][self.out].sum(axis=-1, keepdims=True))

@@ -16,11 +16,13 @@ every epoch, so the model, `state_dict`, saving, validation and early stopping s
 training would show. An optimizer that is not an `nn.optim.Optimizer` still works: then the
 Values are written and read around every `step()`.
 
-Modules the tape cannot run yet are refused with NotImplementedError rather than run wrongly: a
-module that draws random numbers per example (Dropout while training) or that normalises with
-statistics of the whole batch (BatchNorm1d), and any module whose `tape_unsupported` attribute
-gives a reason. Both could be supported later without changing this design: random masks as
-extra tape inputs drawn per batch, batch statistics as steps over the batch axis.
+Modules whose calls need more than one example's graph work through `nn.model_tape`: Dropout's
+masks are extra inputs of the model's tape, drawn for every batch from the module's generator in
+eager training's order; BatchNorm1d's batch statistics are `autograd.batch_mean` nodes, which
+the tape computes across the batch (gradients flowing through them), and its running statistics
+move after every step; in evaluation the tape reads them afresh at every call. The model is
+traced twice: in training mode for the steps, in eval mode for validation and `evaluate`. A
+module whose `tape_unsupported` attribute gives a reason is refused with NotImplementedError.
 """
 
 from __future__ import annotations
@@ -30,29 +32,23 @@ from contextlib import contextmanager
 from typing import Any
 
 from autograd import TraceError, Value, trace
-
-NOT_YET = {
-    "Dropout": "draws a random mask for every example while training",
-    "BatchNorm1d": "normalises every example with statistics of the whole batch",
-}
+from nn.model_tape import ModelTape
 
 
 def refuse_untraceable(model: Any, caller: str) -> None:
-    """NotImplementedError for a module inside `model` that a tape cannot run yet."""
+    """NotImplementedError for a module inside `model` whose `tape_unsupported` attribute says
+    why a tape cannot run it."""
     seen, stack = set(), [model]
     while stack:
         module = stack.pop()
         if id(module) in seen:
             continue
         seen.add(id(module))
-        name = type(module).__name__
-        reason = getattr(module, "tape_unsupported", None) or NOT_YET.get(name)
-        if name == "Dropout" and not getattr(module, "training", True):
-            reason = None  # in evaluation mode dropout passes its input through
+        reason = getattr(module, "tape_unsupported", None)
         if reason:
             raise NotImplementedError(
-                f"{caller}(compile=True): {name} {reason}, which a tape cannot replay yet; "
-                "use compile=False for this model"
+                f"{caller}(compile=True): {type(module).__name__} {reason}, which a tape cannot "
+                "replay; use compile=False for this model"
             )
         stack.extend(_children(module))
 
@@ -201,8 +197,9 @@ class CompiledTraining:
         self.vectorised = isinstance(optimizer, Optimizer)
         params = list(optimizer.params) if self.vectorised else list(model.parameters())
         self.parameters = Parameters(params)
-        self.model = trace(lambda x: model(x), _form(X[0]), parameters=params)
-        self.losses = Losses(loss, _form(self.model(_form(X[0]))), y)
+        self.model = ModelTape(model, _form(X[0]), training=True, parameters=params)
+        self.losses = Losses(loss, self.model.example_output, y)
+        self._evaluation: ModelTape | None = None  # the model in eval mode, for validation
         self._validation: tuple | None = None
         self.penalty = None
         if regularization is not None:
@@ -247,10 +244,13 @@ class CompiledTraining:
     def evaluate(self, model: Any, loss: Any, data: tuple) -> tuple[float, float]:
         """`nn.train.evaluate` with this training's model tape, and a loss tape per data set
         (traced at the first call): fit's validation after every epoch traces nothing again."""
+        first = _form(data[0][0])
+        if self._evaluation is None:
+            self._evaluation = ModelTape(model, first, training=False)
         if self._validation is None or self._validation[0] is not data:
-            example = _form(self.model(_form(data[0][0])))
+            example = _form(self._evaluation(self.np.array([first], dtype=float))[0])
             self._validation = (data, Losses(loss, example, list(data[1])))
-        return evaluate_compiled(model, loss, data, self.model, self._validation[1])
+        return evaluate_compiled(model, loss, data, self._evaluation, self._validation[1])
 
     def step(self, X: Any, targets: Sequence[Any]) -> tuple[Any, float, float]:
         """One optimizer step on a batch: the outputs, the batch's mean loss and the objective
@@ -299,7 +299,7 @@ def evaluate_compiled(
     model: Any, loss: Any, data: tuple, forward: Any = None, losses: Any = None
 ) -> tuple[float, float]:
     """`nn.train.evaluate` through tapes: the mean loss and the accuracy on `data = (X, y)`;
-    the model's and the loss's tapes are traced here unless given."""
+    the model's tape (a `ModelTape` in eval mode) and the loss's are traced here unless given."""
     import numpy as np
 
     from nn.train import accuracy
@@ -307,9 +307,9 @@ def evaluate_compiled(
     refuse_untraceable(model, "evaluate")
     X, y = data
     if forward is None:
-        forward = trace(lambda x: model(x), _form(X[0]))
+        forward = ModelTape(model, _form(X[0]), training=False)
     outputs = forward(np.array([_form(x) for x in X], dtype=float))
     if losses is None:
-        losses = Losses(loss, _form(forward(_form(X[0]))), list(y))
+        losses = Losses(loss, _form(outputs[0]), list(y))
     values, _ = losses.vjp(outputs, list(y), None)
     return float(values.mean()), accuracy(outputs.tolist(), list(y))

@@ -9,6 +9,8 @@ from autograd import Value
 from nn.activation import _real
 from nn.layers import _seeded
 from nn.module import Module
+from nn.random_states import uniforms
+from nn.tape_requests import tracing
 
 
 class Dropout(Module):
@@ -17,7 +19,9 @@ class Dropout(Module):
 
     The coin flips come from `random.Random(seed)`, or the global `random` when None (a saved
     model records only `p`). A dropped entry is the input times 0, so its gradient is 0; a kept
-    one passes its gradient on times 1 / (1 - p).
+    one passes its gradient on times 1 / (1 - p). Trained through a tape (`fit(...,
+    compile=True)`), the masks are inputs of the tape, drawn for every batch from the same
+    generator in the same order (`nn.model_tape`): the same coin flips as eager training.
 
     >>> drop = Dropout(0.5, seed=0)
     >>> sorted({y.data for y in drop([Value(1.0)] * 20)})
@@ -40,8 +44,18 @@ class Dropout(Module):
             raise TypeError(f"Dropout takes one example, a list, got {type(x).__name__} {x!r}")
         if not self.training or self.p == 0.0:
             return list(x)
+        traced = tracing()
+        if traced is not None:  # nn.compiled fills the masks in, per example, per step
+            return [v * m for v, m in zip(x, traced.random_inputs(len(x), self._masks, self._rng))]
         scale, p, draw = 1.0 / (1.0 - self.p), self.p, self._rng.random
         return [v * (0.0 if draw() < p else scale) for v in x]
+
+    def _masks(self, np: Any, calls: int, count: int) -> Any:
+        """The (calls x count) factors that `calls` training calls on `count` entries multiply
+        by, drawn now from this module's generator in their order: example by example, entry
+        by entry, each 0 with probability p, else 1 / (1 - p)."""
+        u = uniforms(self._rng, calls * count, np).reshape(calls, count)
+        return np.where(u < self.p, 0.0, 1.0 / (1.0 - self.p))
 
     @classmethod
     def _count_parameters(cls, config: dict[str, Any]) -> int:

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
-from autograd import Value, dot, sum_values
+from autograd import Value, batch_mean, dot, sum_values
 from nn.layers import _size
 from nn.linear import _flag
 from nn.module import Module
+from nn.tape_requests import tracing
 
 Batch = Sequence[Sequence[Value | float]]
 
@@ -31,6 +32,11 @@ class BatchNorm1d(Module):
     Unlike the other layers it takes a whole batch and returns one; inside a model it is
     reached through `forward_batch`, which `fit` and `evaluate` use. In eval mode it also takes
     one example (a list of numbers) and returns one, as the other layers do.
+
+    Through a tape (`fit(..., compile=True)`), the batch's mean and variance are
+    `autograd.batch_mean` nodes, computed across the batch with gradients flowing through them,
+    and the running statistics move after every step as here; in eval mode the tape reads the
+    running statistics afresh at every call (`nn.model_tape`).
 
     >>> norm = BatchNorm1d(1)
     >>> [round(y[0].data, 4) for y in norm([[1.0], [3.0]])]
@@ -63,40 +69,81 @@ class BatchNorm1d(Module):
         self.num_batches_tracked = 0
 
     def forward(self, batch: Batch) -> list[list[Value]]:
+        traced = tracing()
+        if traced is not None and self.training:  # nn.compiled: one example of a batch
+            return self._traced_training(batch, traced)
         if not self.training and _is_one_example(batch):  # eval: no batch statistics needed
             return self([batch])[0]
         _check_batch(self, batch)
         n = len(batch)
         columns = list(zip(*batch))  # one tuple per feature
         if self.training:
-            if n < 2:
-                raise ValueError(
-                    f"{self!r}: training needs a batch of at least 2 examples to measure a "
-                    f"variance, got a batch of {n}; call .eval() to use the running statistics"
-                )
-            self.num_batches_tracked += 1
-            factor = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
-            normalised = []
-            for j, column in enumerate(columns):
+            self._check_size(n)
+            normalised, statistics = [], []
+            for column in columns:
                 mean = sum_values(column) / n
                 centred = [x - mean for x in column]
                 variance = dot(centred, centred) / n
                 inverse_std = (variance + self.eps) ** -0.5
                 normalised.append([c * inverse_std for c in centred])
-                self.running_mean[j] += factor * (mean.data - self.running_mean[j])
-                unbiased = variance.data * n / (n - 1)
-                self.running_var[j] += factor * (unbiased - self.running_var[j])
+                statistics.append((mean.data, variance.data))
+            self._track([m for m, _ in statistics] + [v for _, v in statistics], n)
         else:
+            read = self._running_normalisers
+            numbers = read() if traced is None else traced.fresh_numbers(read)
+            means, scales = numbers[: self.num_features], numbers[self.num_features :]
             normalised = [
-                [(x - mean) * (1.0 / math.sqrt(var + self.eps)) for x in column]
-                for column, mean, var in zip(columns, self.running_mean, self.running_var)
+                [(x - mean) * scale for x in column]
+                for column, mean, scale in zip(columns, means, scales)
             ]
+        return self._affine(normalised)
+
+    def _affine(self, normalised: list[list[Any]]) -> list[list[Value]]:
+        """z * weight + bias per feature, for features given as columns; the batch, by example."""
         if self.weight is not None and self.bias is not None:
             normalised = [
                 [z * w + b for z in column]
                 for column, w, b in zip(normalised, self.weight, self.bias)
             ]
         return [list(example) for example in zip(*normalised)]
+
+    def _traced_training(self, x: Any, traced: Any) -> list[Value]:
+        """One example of the batch a tape runs on: the same formulas as `forward`, with the
+        batch's mean and variance as `batch_mean` nodes, which the tape computes across it."""
+        if not isinstance(x, (list, tuple)) or len(x) != self.num_features:
+            raise TypeError(
+                f"{self!r}: traced for compiled training, it takes one example of "
+                f"{self.num_features} features at a time, got {x!r:.80}"
+            )
+        means = [batch_mean(v) for v in x]
+        centred = [v - mean for v, mean in zip(x, means)]
+        variances = [batch_mean(c * c) for c in centred]
+        traced.batch_statistics([*means, *variances], self._check_size, self._track)
+        normalised = [[c * (var + self.eps) ** -0.5] for c, var in zip(centred, variances)]
+        return self._affine(normalised)[0]
+
+    def _check_size(self, n: int) -> None:
+        if n < 2:
+            raise ValueError(
+                f"{self!r}: training needs a batch of at least 2 examples to measure a "
+                f"variance, got a batch of {n}; call .eval() to use the running statistics"
+            )
+
+    def _track(self, statistics: list[float], n: int) -> None:
+        """Move the running statistics towards a training batch's means and biased variances
+        (`statistics`: the means, then the variances, per feature), and count the batch."""
+        self.num_batches_tracked += 1
+        factor = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+        means, variances = statistics[: self.num_features], statistics[self.num_features :]
+        for j, (mean, variance) in enumerate(zip(means, variances)):
+            self.running_mean[j] += factor * (mean - self.running_mean[j])
+            unbiased = variance * n / (n - 1)
+            self.running_var[j] += factor * (unbiased - self.running_var[j])
+
+    def _running_normalisers(self) -> list[float]:
+        """The running means, then 1 / sqrt(running variance + eps), per feature."""
+        scales = [1.0 / math.sqrt(var + self.eps) for var in self.running_var]
+        return [*self.running_mean, *scales]
 
     def forward_batch(self, batch: Batch) -> list[list[Value]]:
         return self(batch)

@@ -117,7 +117,8 @@ def fit(
     with its buffers (batch norm's running statistics).
     `progress` shows a tqdm bar (a widget in Jupyter, text in a terminal) with the latest metrics.
     `compile=True` trains through tapes (`autograd.trace`, `nn.compiled`): the same steps on
-    NumPy arrays, a batch at a time, many times faster; it needs NumPy.
+    NumPy arrays, a batch at a time, many times faster, with dropout's coin flips and batch
+    norm's statistics those of eager training (`nn.model_tape`); it needs NumPy.
 
     `checkpoint = path` saves the whole run there (`nn.checkpoint`: model, optimizer, scheduler,
     random states, history, early-stopping state), atomically, after every `checkpoint_every`

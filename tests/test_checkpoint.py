@@ -170,7 +170,9 @@ def test_a_checkpoint_holds_every_random_state_including_a_modules_own_generator
 
 
 # --- SIGKILL at random moments --------------------------------------------------------------------
-@pytest.mark.parametrize(("kind", "epochs"), [("sgd", 30), ("adam", 60), ("global", 80)])
+@pytest.mark.parametrize(
+    ("kind", "epochs"), [("sgd", 30), ("adam", 60), ("global", 80), ("compiled", 120)]
+)
 def test_a_run_killed_at_random_moments_resumes_to_the_uninterrupted_weights_bit_for_bit(
     tmp_path, kind, epochs
 ):
@@ -197,6 +199,54 @@ def test_a_run_killed_at_random_moments_resumes_to_the_uninterrupted_weights_bit
     assert killed_mid_run >= 1
     model, history = train(kind, epochs, checkpoint=path, resume=path)
     assert bits(model) == bits(reference)
+    assert history == reference_history
+
+
+# --- compiled training: the tapes' steps stop and resume as eager ones do -----------------------
+def _steps_through_tapes(monkeypatch, at: int, action) -> None:
+    """Make the `at`-th compiled step call `action()` first (the loss is only called to trace)."""
+    from nn.compiled import CompiledTraining
+
+    real, count = CompiledTraining.batch, 0
+
+    def batch(self, X_batch, y_batch):
+        nonlocal count
+        count += 1
+        if count == at:
+            action()
+        return real(self, X_batch, y_batch)
+
+    monkeypatch.setattr(CompiledTraining, "batch", batch)
+
+
+def test_compiled_training_with_dropout_and_batch_norm_resumes_after_a_crash_and_ctrl_c(
+    tmp_path, monkeypatch
+):
+    pytest.importorskip("numpy")
+    reference, reference_history = train("compiled", 8)
+    assert reference[1].num_batches_tracked == 8 * 4 and reference_history.val_loss
+    path = tmp_path / "run.json"
+
+    def crash():
+        raise RuntimeError("crash")
+
+    with monkeypatch.context() as patch:  # the 19th step is in epoch 5
+        _steps_through_tapes(patch, 19, crash)
+        with pytest.raises(RuntimeError, match="crash"):
+            train("compiled", 8, checkpoint=path)
+    assert _document(path)["progress"]["epoch"] == 4
+    model, history = train("compiled", 8, checkpoint=path, resume=path)
+    assert bits(model) == bits(reference) and model.buffers() == reference.buffers()
+    assert history == reference_history
+
+    path.unlink()
+    with monkeypatch.context() as patch:  # Ctrl-C in the 10th step: inside epoch 3
+        _steps_through_tapes(patch, 10, lambda: os.kill(os.getpid(), signal.SIGINT))
+        stopped, stopped_history = train("compiled", 8, checkpoint=path)
+    assert stopped_history.interrupted
+    assert _document(path)["progress"]["epoch_under_way"]["steps"] == 2
+    model, history = train("compiled", 8, checkpoint=path, resume=path)
+    assert bits(model) == bits(reference) and model.buffers() == reference.buffers()
     assert history == reference_history
 
 

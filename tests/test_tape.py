@@ -178,3 +178,20 @@ def test_outputs_that_do_not_depend_on_the_arguments_repeat_for_every_example():
     outputs, pullback = tape.vjp(np.array([1.0, 2.0]))
     found = pullback(np.ones((2, 3)))
     assert found.arguments[0].tolist() == [2.0, 2.0] and found.parameters.tolist() == [6.0]
+
+
+def test_many_outputs_repeating_a_node_are_read_and_seeded_as_one_output_each():
+    w = Value(2.0)
+
+    def f(x):
+        y, z = x * w, w * 3  # z: a static row, listed twice like y
+        return [y, z, y, x, z]
+
+    tape = trace(f, 1.0)
+    outputs, pullback = tape.vjp(np.array([1.0, -2.0]))
+    assert outputs.tolist() == [[2.0, 6.0, 2.0, 1.0, 6.0], [-4.0, 6.0, -4.0, -2.0, 6.0]]
+    cotangents = np.array([[1.0, 10.0, 100.0, 1000.0, 0.5], [2.0, 20.0, 200.0, 2000.0, 0.25]])
+    found = pullback(cotangents)
+    # d/dx: w (y twice) + 1 (x); d/dw: x (y twice) and 3 (w * 3 twice, every example)
+    assert found.arguments[0].tolist() == [2 * 101.0 + 1000.0, 2 * 202.0 + 2000.0]
+    assert found.parameters.tolist() == [1.0 * 101.0 - 2.0 * 202.0 + 3 * (10.5 + 20.25)]

@@ -9,7 +9,7 @@ import random
 import sys
 from pathlib import Path
 
-from nn import MLP, Module
+from nn import MLP, BatchNorm1d, Dropout, Linear, Module, ReLU, Sequential
 from nn.data import make_moons
 from nn.losses import binary_cross_entropy, hinge
 from nn.optim import SGD, Adam, CosineAnnealingLR, StepLR
@@ -55,6 +55,15 @@ def setup(kind: str):
         scheduler = StepLR(optimizer, step_size=2, gamma=0.8)
         options = {"loss": binary_cross_entropy, "batch_size": 8}
         return model, optimizer, scheduler, (X, labels), options
+    if kind == "compiled":  # through tapes: dropout masks, batch statistics, running statistics
+        model = Sequential(
+            Linear(2, 8, bias=False, seed=0), BatchNorm1d(8), ReLU(), Dropout(0.2, seed=3),
+            Linear(8, 1, seed=1),
+        )  # fmt: skip
+        optimizer = Adam(model.parameters(), lr=0.02)
+        options = {"loss": binary_cross_entropy, "batch_size": 10, "seed": 4, "compile": True}
+        options |= {"validation": _moons(20, 1)}
+        return model, optimizer, None, (X, labels), options
     raise ValueError(f"unknown run {kind!r}")
 
 
