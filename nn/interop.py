@@ -180,7 +180,8 @@ def _from_torch(twin: Any, where: str, torch: Any) -> Module:
     else:
         module = nn_structure(twin, where, torch)
         _load(module, twin.state_dict(), where)
-    module.training = twin.training
+        module.train(twin.training)  # an MLP's layers and neurons too
+    module.training = twin.training  # a Sequential's parts keep their own modes
     return module
 
 
