@@ -87,8 +87,10 @@ def nn_structure(twin: Any, where: str, torch: Any) -> Module:
     for cls in (LeakyReLU, Softplus, GELU, Dropout, Linear, BatchNorm1d, Embedding):
         counterparts[getattr(nn_, cls.__name__)] = cls
     if kind not in counterparts:
+        public = getattr(nn_, kind.__name__, None) is kind
+        name = f"torch.nn.{kind.__name__}" if public else f"{kind.__module__}.{kind.__qualname__}"
         raise TypeError(
-            f"from_torch: {where} is a {kind.__module__}.{kind.__qualname__}, which has no "
+            f"from_torch: {where} is a {name}, which has no "
             f"counterpart in nn; from_torch converts torch.nn's {_LAYERS}, and nn.torch_modules' "
             "MLP, Layer and Neuron"
         )
