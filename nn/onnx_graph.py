@@ -15,8 +15,8 @@ from typing import Any
 OPSET = 17  # Erf, Scan with axes, BatchNormalization and all used here; onnxruntime >= 1.14
 IR_VERSION = 8  # the IR version of opset 17, which older runtimes read too
 # erf(t) = (2 / sqrt(pi)) t integral_0^1 exp(-(t u)**2) du, by Gauss-Legendre quadrature on
-# [0, 1] with this many nodes: within 3e-15 of math.erf for |t| <= ERF_CLIP (and erf(6) is 1 to
-# 2e-17, so t is clipped there). Used in float64, for which onnxruntime has no Erf kernel.
+# [0, 1] with this many nodes: within 3e-15 of math.erf for |t| <= ERF_CLIP; beyond, erf(t) is
+# +-1 to 2e-17, and is given as exactly that. Used in float64, where onnxruntime has no Erf.
 ERF_NODES = 32
 ERF_CLIP = 6.0
 _OPERATORS = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}
@@ -112,4 +112,6 @@ class OnnxGraph:
         scaled = self.node("Mul", [column, self.constant(nodes, "erf_nodes")])  # t u_i
         gauss = self.node("Exp", [self.node("Neg", [self.node("Mul", [scaled, scaled])])])
         integral = self.node("MatMul", [gauss, self.constant(weights, "erf_weights")])
-        return self.node("Mul", [clipped, integral])
+        inside = self.node("Mul", [clipped, integral])
+        outside = self.node("Greater", [self.node("Abs", [t]), high])  # erf is +-1 there, exactly
+        return self.node("Where", [outside, self.node("Sign", [t]), inside])
