@@ -52,9 +52,10 @@ def run_onnx(path, **feeds) -> list:
 
 
 def close(ours, theirs, dtype: str) -> bool:
+    """Same shape, and every entry within TOLERANCE[dtype] relative to the largest (above 1)."""
     ours, theirs = numpy.asarray(ours, dtype="float64"), numpy.asarray(theirs, dtype="float64")
     assert ours.shape == theirs.shape, (ours.shape, theirs.shape)
-    scale = numpy.maximum(1.0, numpy.abs(ours))
+    scale = max(1.0, float(numpy.abs(ours).max(initial=0.0)))
     return bool(numpy.all(numpy.abs(ours - theirs) <= TOLERANCE[dtype] * scale))
 
 
