@@ -1,7 +1,8 @@
-"""The doctests of nn's modules that need an optional extra skip, naming it, where it is missing.
+"""Doctests and notebooks that need an optional extra skip, naming it, where it is missing.
 
-`nn/torch_modules.py` imports torch itself, so without torch it is not collected at all; the
-others import their extra only inside functions, so their examples are skipped one by one.
+(Test files skip themselves with `pytest.importorskip`.) `nn/torch_modules.py` imports torch
+itself, so without torch it is not collected at all; the other modules import their extra only
+inside functions, so their examples are skipped one by one, as is a notebook that imports one.
 """
 
 import importlib.util
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-# The packages each module's examples import, and the extra that installs them.
+# The packages each module's examples or each notebook imports, and the extras that install them.
 NEEDS = {
+    "notebooks/08_beyond_chainrule.ipynb": ["torch", "onnx", "onnxruntime"],
     "nn/interop.py": ["torch"],
     "nn/torch_modules.py": ["torch"],
     "nn/torch_structure.py": ["torch"],
@@ -30,10 +32,9 @@ collect_ignore = ["nn/torch_modules.py"] if _missing(["torch"]) else []
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if not isinstance(item, pytest.DoctestItem):
-        return
-    path = Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
-    missing = _missing(NEEDS.get(path, []))
+    path = Path(str(item.path)).resolve()
+    name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else ""
+    missing = _missing(NEEDS.get(name, []))
     if missing:
         extras = sorted({EXTRAS[package] for package in missing})
         installs = " ".join(f'"chainrule[{extra}]"' for extra in extras)
