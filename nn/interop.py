@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 from typing import Any, NamedTuple
 
-from autograd import Value
+from autograd import Value, gc_paused
 from nn.embedding import Embedding
 from nn.extras import require
 from nn.layers import MLP, Layer, Neuron
@@ -101,7 +101,8 @@ def from_torch(torch_module: Any) -> Module:
         raise TypeError(f"from_torch: expected a torch.nn.Module, got {got}")
     state = random.getstate()  # building draws throwaway weights from the global stream
     try:
-        return _from_torch(torch_module, "model", torch)
+        with gc_paused():  # the new Values hold no cycles: the collector's passes find nothing
+            return _from_torch(torch_module, "model", torch)
     finally:
         random.setstate(state)
 
@@ -180,7 +181,8 @@ def _from_torch(twin: Any, where: str, torch: Any) -> Module:
     else:
         module = nn_structure(twin, where, torch)
         _load(module, twin.state_dict(), where)
-        module.train(twin.training)  # an MLP's layers and neurons too
+        if not twin.training:
+            module.eval()  # an MLP's layers and neurons too (a new module is in training mode)
     module.training = twin.training  # a Sequential's parts keep their own modes
     return module
 
