@@ -71,7 +71,7 @@ def to_torch(module: Module, dtype: Any = None) -> Any:
         raise TypeError(f"to_torch: dtype must be a floating torch dtype, got {dtype!r}")
     if not isinstance(module, Module):
         raise TypeError(f"to_torch: expected an nn Module, got {type(module).__name__}")
-    return _to_torch(module, "model", dtype, torch)
+    return _to_torch(module, "model", dtype, torch, {})
 
 
 def from_torch(torch_module: Any) -> Module:
@@ -102,22 +102,29 @@ def from_torch(torch_module: Any) -> Module:
     state = random.getstate()  # building draws throwaway weights from the global stream
     try:
         with gc_paused():  # the new Values hold no cycles: the collector's passes find nothing
-            return _from_torch(torch_module, "model", torch)
+            return _from_torch(torch_module, "model", torch, {})
     finally:
         random.setstate(state)
 
 
 # --- to PyTorch -------------------------------------------------------------------------------
-def _to_torch(module: Module, where: str, dtype: Any, torch: Any) -> Any:
+def _to_torch(module: Module, where: str, dtype: Any, torch: Any, made: dict[int, Any]) -> Any:
+    """The torch twin of `module`; `made` holds those made so far, so that a module used twice
+    (weights shared between two places) becomes one torch module used twice."""
+    if id(module) in made:
+        return made[id(module)]
     if type(module) is Sequential:
-        parts = [_to_torch(part, f"{where}.{i}", dtype, torch) for i, part in enumerate(module)]
-        twin = torch.nn.Sequential(*parts)
+        twin = torch.nn.Sequential(
+            *(_to_torch(part, f"{where}.{i}", dtype, torch, made) for i, part in enumerate(module))
+        )
         twin.training = module.training  # the parts keep their own modes
-        return twin
-    twin = torch_structure(module, where, torch)
-    state = {name: _tensor(held, dtype, torch) for name, held in _tensors(module).items()}
-    twin.load_state_dict(state, strict=True, assign=True)
-    return twin.train(module.training)
+    else:
+        twin = torch_structure(module, where, torch)
+        state = {name: _tensor(held, dtype, torch) for name, held in _tensors(module).items()}
+        twin.load_state_dict(state, strict=True, assign=True)
+        twin.train(module.training)
+    made[id(module)] = twin
+    return twin
 
 
 def _tensor(held: Any, dtype: Any, torch: Any) -> Any:
@@ -174,16 +181,21 @@ def _present(**tensors: Any) -> dict[str, Any]:
 
 
 # --- from PyTorch -----------------------------------------------------------------------------
-def _from_torch(twin: Any, where: str, torch: Any) -> Module:
+def _from_torch(twin: Any, where: str, torch: Any, made: dict[int, Module]) -> Module:
+    """The nn module of `twin`; `made`, as in `_to_torch`, keeps shared modules shared."""
+    if id(twin) in made:
+        return made[id(twin)]
     if type(twin) is torch.nn.Sequential:
-        children = twin.named_children()
-        module: Module = Sequential(*(_from_torch(c, f"{where}.{n}", torch) for n, c in children))
+        # _modules, not named_children(), which lists a module used twice only once
+        parts = [_from_torch(c, f"{where}.{n}", torch, made) for n, c in twin._modules.items()]
+        module: Module = Sequential(*parts)
+        module.training = twin.training  # the parts keep their own modes
     else:
         module = nn_structure(twin, where, torch)
         _load(module, twin.state_dict(), where)
         if not twin.training:
             module.eval()  # an MLP's layers and neurons too (a new module is in training mode)
-    module.training = twin.training  # a Sequential's parts keep their own modes
+    made[id(twin)] = module
     return module
 
 

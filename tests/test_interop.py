@@ -341,6 +341,18 @@ def test_conversion_leaves_every_random_stream_and_the_original_as_they_were():
     assert from_torch(twin).state_dict() != state
 
 
+def test_a_layer_used_twice_stays_one_layer_used_twice():
+    shared = Linear(3, 3, seed=0)
+    model = Sequential(shared, Tanh(), shared)
+    twin = to_torch(model)
+    assert twin[0] is twin[2] and len(list(twin.parameters())) == 2
+    back = from_torch(twin)
+    assert back[0] is back[2] and back.state_dict() == model.state_dict()
+    x = [0.5, -1.0, 2.0]
+    y = twin(torch.tensor([x], dtype=torch.float64))
+    assert close([v.data for v in model(x)], y.tolist())
+
+
 def test_the_eval_mode_of_each_part_crosses_over_both_ways():
     model = Sequential(Linear(2, 3), BatchNorm1d(3).eval(), Dropout(0.2), MLP(3, [2]).eval())
     twin = to_torch(model)

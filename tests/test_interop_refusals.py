@@ -1,62 +1,9 @@
-"""What to_torch, from_torch and export_onnx refuse, and how nn behaves without the extras.
-
-A module with no counterpart is refused with its class and where it sits (`model.3`); a missing
-extra is an ImportError naming the pip install; `import nn` never needs PyTorch or onnx.
-"""
-
-import subprocess
-import sys
-import textwrap
+"""What to_torch and from_torch refuse: a module with no counterpart, named with its class and
+where it sits in the model (`model.3`), and settings nn's layers do not have."""
 
 import pytest
 
 from nn import LSTM, MLP, Dropout, Linear, Module, ReLU, Sequential, from_torch, to_torch
-
-
-def run_python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
-    )
-
-
-# --- without the extras -------------------------------------------------------------------------
-def test_importing_nn_and_autograd_loads_neither_torch_nor_onnx():
-    result = run_python(
-        """
-        import sys
-        import autograd, nn, nn.interop, nn.onnx_export
-        print(sorted({"torch", "onnx", "onnxruntime", "numpy"} & set(sys.modules)))
-        """
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
-
-
-def test_without_the_extras_nn_works_and_the_converters_name_the_install():
-    result = run_python(
-        """
-        import sys
-        for name in ("torch", "onnx", "onnxruntime"):
-            sys.modules[name] = None  # as if not installed: importing it raises ImportError
-        import nn
-        model = nn.MLP(2, [3, 1], seed=0)
-        model([1.0, 2.0]).backward()
-        for call in (lambda: nn.to_torch(model), lambda: nn.from_torch(object()),
-                     lambda: nn.export_onnx(model, "never.onnx")):
-            try:
-                call()
-            except ImportError as error:
-                print(error)
-        """
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines == [
-        'to_torch needs torch (not installed): pip install "chainrule[torch]"',
-        'from_torch needs torch (not installed): pip install "chainrule[torch]"',
-        'export_onnx needs onnx (not installed): pip install "chainrule[onnx]"',
-    ]
-
 
 # --- to_torch -----------------------------------------------------------------------------------
 torch = pytest.importorskip("torch", reason='PyTorch is an extra: pip install "chainrule[torch]"')

@@ -141,9 +141,16 @@ def test_batch_norm_is_exported_with_its_running_statistics(tmp_path):
     assert close([[v.data for v in norm(row.tolist())] for row in x], y, "float64")
 
 
+EMBEDDINGS = [
+    lambda: Embedding(6, 3, seed=0),
+    lambda: Sequential(Embedding(6, 3, seed=0), Tanh(), Linear(3, 2, seed=1)),
+]
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_embeddings_read_int64_indices(dtype, tmp_path):
-    model = Sequential(Embedding(6, 3, seed=0), Tanh(), Linear(3, 2, seed=1))
+@pytest.mark.parametrize("make", EMBEDDINGS, ids=["Embedding", "Sequential"])
+def test_embeddings_read_int64_indices(make, dtype, tmp_path):
+    model = make()
     export_onnx(model, tmp_path / "embedding.onnx", dtype=dtype)
     model = as_dtype(model, dtype)
     indices = numpy.asarray([5, 0, 3, 3], dtype="int64")
