@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-OPSET = 17  # Erf, Scan with axes, BatchNormalization and all used here; onnxruntime >= 1.14
+OPSET = 17  # has every operator used here; onnxruntime runs it from version 1.14 on
 IR_VERSION = 8  # the IR version of opset 17, which older runtimes read too
 # erf(t) = (2 / sqrt(pi)) t integral_0^1 exp(-(t u)**2) du, by Gauss-Legendre quadrature on
 # [0, 1] with this many nodes: within 3e-15 of math.erf for |t| <= ERF_CLIP; beyond, erf(t) is
@@ -61,7 +61,8 @@ class OnnxGraph:
         return self.onnx.helper.make_tensor_value_info(name, element, list(shape))
 
     def rename_output(self, name: str, new: str) -> None:
-        """Make the node that outputs `name` output `new` instead (a graph output's name)."""
+        """Call the value `name` `new` wherever a node writes or reads it (to name a graph
+        output after the fact)."""
         for node in self.nodes:
             for i, output in enumerate(node.output):
                 if output == name:
