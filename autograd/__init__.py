@@ -15,12 +15,16 @@ from autograd.functional import (
     value_and_grad,
 )
 from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
+from autograd.program import GuardError, TraceError
 from autograd.stepthrough import explain, step_through, steps
-from autograd.value import Value, dot, sum_values
+from autograd.tracing import trace
+from autograd.value import Value, dot, max_values, sum_values
 from autograd.viz import draw_graph, save_graph
 
 __all__ = [
     "GradcheckError",
+    "GuardError",
+    "TraceError",
     "Scope",
     "Value",
     "adjoints",
@@ -40,11 +44,27 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jvp",
+    "max_values",
     "no_grad",
     "save_graph",
     "step_through",
     "steps",
     "sum_values",
     "topological_order",
+    "trace",
     "value_and_grad",
 ]
+
+
+def __getattr__(name: str):
+    """`autograd.Tape` imports NumPy, an extra: it is loaded on first use (and left out of
+    `__all__`, so `from autograd import *` needs no NumPy either)."""
+    if name == "Tape":
+        try:
+            from autograd.tape import Tape
+        except ImportError as error:
+            from autograd.tracing import INSTALL
+
+            raise ImportError(INSTALL) from error
+        return Tape
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")

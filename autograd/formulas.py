@@ -139,6 +139,8 @@ def expression(node: Value, names: dict[Value, str]) -> tuple[str, str]:
     if len(parents) == 2 and rule.symbol in _INFIX:
         template = "{} " + rule.symbol + " {}"
         return template.format(*by_name), template.format(*by_number)
+    if len(parents) > 1:  # an n-ary function such as max_values: max(a, b, c)
+        return _call(rule.symbol, by_name), _call(rule.symbol, by_number)
     template = _one_input_template(node)
     return template.format(by_name[0]), template.format(by_number[0])
 
@@ -162,27 +164,32 @@ def _terms(kind: str, node: Value, operands: list[str]) -> str:
     return " + ".join(terms)
 
 
+def _call(function: str, operands: list[str]) -> str:
+    if len(operands) > _MOST_TERMS:
+        operands = [*operands[:2], f"... ({len(operands) - 3} more)", operands[-1]]
+    return f"{function}({', '.join(operands)})"
+
+
+# How a one-input node made with a number is written; the number is the one the node keeps.
+_WITH_A_NUMBER = {
+    "add_constant": "{} + %s",
+    "subtract_from_constant": "%s - {}",
+    "mul_constant": "{} * %s",
+    "divide_by_constant": "{} / %s",
+    "divide_constant": "%s / {}",
+    "pow_constant": "{}**%s",
+    "constant_to_pow": "%s**{}",
+}
+
+
 def _one_input_template(node: Value) -> str:
-    """ "{} + 0.3", "-{}", "tanh({})": the operation on its one input; the number it was applied
-    with is recovered from the node where the rule did not keep it."""
+    """ "{} + 0.3", "-{}", "tanh({})": the operation on its one input, with the number it was
+    applied with (a one-parent node keeps it in `_db`)."""
     rule = node.rule
-    (x,) = (parent.data for parent in node.parents)
-    (local,) = node.local_derivatives
-    out = node.data
-    constants = {
-        "add_constant": ("{} + %s", lambda: out - x),
-        "subtract_from_constant": ("%s - {}", lambda: out + x),
-        "mul_constant": ("{} * %s", lambda: local),
-        "divide_by_constant": ("{} / %s", lambda: 1.0 / local),
-        "divide_constant": ("%s / {}", lambda: out * x),
-        "pow_constant": ("{}**%s", lambda: rule.constant),
-        "constant_to_pow": ("%s**{}", lambda: rule.constant),
-    }
     if rule.name == "neg":
         return "-{}"
-    if rule.name in constants:
-        template, constant = constants[rule.name]
-        c = constant()
+    if rule.name in _WITH_A_NUMBER:
+        c = node._db
         shown = number(c) if math.isfinite(c) and c >= 0 else f"({number(c)})"
-        return template % shown
+        return _WITH_A_NUMBER[rule.name] % shown
     return rule.symbol + "({})"

@@ -10,6 +10,19 @@ higher derivatives). A rule whose local derivatives are piecewise constant says 
 
 Operations that take a number besides their inputs (``x ** 3``, ``2 ** x``) get that number
 as an extra argument after the inputs; `Rule.bind` stores it for the `Value` path.
+
+Array forms. A tape (`autograd.trace`) runs every rule on NumPy arrays, a whole level of nodes
+times a whole batch in one call. Most formulas run unchanged on arrays (``x * y``, ``1.0 - out *
+out``) and the helpers below (`sigmoid_of`, `exp_of`, ...) dispatch on arrays too. Where a float
+form branches (``0.0 if x <= 0.0 else x``) or calls `math`, the rule carries `array_forward` and/or
+`array_derivatives`: the same formula with `np.where` and NumPy's functions, taking the NumPy module
+as its first argument so this module never imports NumPy. A rule whose float form can raise (the
+`math` module's domain errors, overflow, division by zero) says so with `raises=True`; its array
+form returns a non-finite number there (an array form marks a domain error that NumPy computes
+finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.arrays` runs the float form
+on exactly those entries, so they raise the same exception as the eager engine. n-ary rules take
+their operands stacked on axis -2 (`stacked=True`): an array of shape (..., n, batch) per group of
+operands (weights, then inputs).
 """
 
 from __future__ import annotations
@@ -37,6 +50,10 @@ class Rule:
     derivatives: Callable[..., tuple]
     constant_locals: bool = False
     constant: Any = None
+    array_forward: Callable[..., Any] | None = None  # (np, *inputs); None: `forward` as it is
+    array_derivatives: Callable[..., tuple] | None = None  # (np, out, *inputs); None: `derivatives`
+    raises: bool = False  # forward or derivatives can raise: non-finite array entries are rechecked
+    stacked: bool = False  # n-ary: the array forms take operands stacked on axis -2
 
     def bind(self, constant: float) -> Rule:
         """This rule with the number it was applied with, kept for the Value path."""
@@ -68,20 +85,44 @@ def _sigmoid_float(x: float) -> float:
     return e / (1.0 + e)
 
 
-def _either(float_fn: Callable[[float], float], method: str) -> Callable[[Any], Any]:
+def _sigmoid_array(np: Any, x: Any) -> Any:
+    # _sigmoid_float on arrays: e = e**-|x| never overflows, and each side takes its own formula
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _erf_array(np: Any, x: Any) -> Any:
+    # NumPy has no erf: math.erf entry by entry (gelu and erf are rare in a tape, and exact)
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(float)
+
+
+def _numpy() -> Any:
+    import numpy
+
+    return numpy
+
+
+def _either(
+    float_fn: Callable[[float], float], method: str, array_fn: Callable[[Any, Any], Any]
+) -> Callable[[Any], Any]:
+    """`float_fn` on a number, the `Value` method on a Value, `array_fn` on a NumPy array."""
+
     def apply(x):
-        return float_fn(x) if isinstance(x, (int, float)) else getattr(x, method)()
+        if isinstance(x, (int, float)):
+            return float_fn(x)
+        bound = getattr(x, method, None)  # NumPy arrays have no .exp(), .sigmoid(), ...
+        return bound() if bound is not None else array_fn(_numpy(), x)
 
     apply.__name__ = method
     return apply
 
 
-sigmoid_of = _either(_sigmoid_float, "sigmoid")
-exp_of = _either(math.exp, "exp")
-log_of = _either(math.log, "log")
-erf_of = _either(math.erf, "erf")
-sin_of = _either(math.sin, "sin")
-cos_of = _either(math.cos, "cos")
+sigmoid_of = _either(_sigmoid_float, "sigmoid", _sigmoid_array)
+exp_of = _either(math.exp, "exp", lambda np, x: np.exp(x))
+log_of = _either(math.log, "log", lambda np, x: np.log(x))
+erf_of = _either(math.erf, "erf", _erf_array)
+sin_of = _either(math.sin, "sin", lambda np, x: np.sin(x))
+cos_of = _either(math.cos, "cos", lambda np, x: np.cos(x))
 
 
 # Forward passes that check their domain or avoid overflow.
@@ -161,6 +202,12 @@ def _power_slope(out, x, n):
     return (n * x ** (n - 1),)
 
 
+def _power_slope_array(np, out, x, n):
+    # _power_slope with np.where: the same three cases
+    general = np.where(n == 0, 0.0, n * x ** (n - 1))
+    return (np.where((x == 0) & (0.0 < n) & (n < 1.0), np.inf, general),)
+
+
 def _sqrt_slope(out, x):
     # d/dx sqrt(x) = 1 / (2 sqrt(x)); the one-sided slope is +inf at x = 0
     if out == 0:
@@ -193,12 +240,27 @@ def _silu_slope(out, x):
     return (s * (1.0 + x * (1.0 - s)),)
 
 
+def _nan_where(np, bad, values):
+    """`values` with NaN where `bad`: a domain error NumPy would compute finitely, so the array
+    path hands that entry to the float form, which raises."""
+    return np.where(bad, np.nan, values)
+
+
 ADD = Rule("add", "+", operator.add, lambda out, x, y: _ONE_ONE, constant_locals=True)
 SUB = Rule("sub", "-", operator.sub, lambda out, x, y: _ONE_MINUS_ONE, constant_locals=True)
 MUL = Rule("mul", "*", operator.mul, lambda out, x, y: (y, x))  # d(xy) = y dx + x dy
 # d(x/y) = dx / y - x / y**2 dy = (dx - out dy) / y
-DIV = Rule("div", "/", _divide, lambda out, x, y: (1.0 / y, -out / y))
-POW = Rule("pow", "**", _power_of_values, _pow_of_values_slopes)
+DIV = Rule(
+    "div", "/", _divide, lambda out, x, y: (1.0 / y, -out / y), raises=True,
+    array_forward=lambda np, x, y: x / y,
+)  # fmt: skip
+POW = Rule(
+    "pow", "**", _power_of_values, _pow_of_values_slopes, raises=True,
+    array_forward=lambda np, x, y: _nan_where(np, x < 0.0, x**y),
+    array_derivatives=lambda np, out, x, y: (
+        _power_slope_array(np, out, x, y)[0], np.where(x == 0, 0.0, out * np.log(x))
+    ),
+)  # fmt: skip
 
 # One Value and one number c.  d(x + c)/dx = 1, d(c - x)/dx = -1, d(c x)/dx = c
 ADD_CONSTANT = Rule("add_constant", "+", operator.add, lambda out, x, c: _ONE, constant_locals=True)
@@ -208,28 +270,58 @@ SUBTRACT_FROM_CONSTANT = Rule(
 MUL_CONSTANT = Rule("mul_constant", "*", operator.mul, lambda out, x, c: (c,), True)
 # d(x/c)/dx = 1/c; the caller has already refused c = 0
 DIVIDE_BY_CONSTANT = Rule(
-    "divide_by_constant", "/", lambda x, c: x / c, lambda out, x, c: (1.0 / c,), True
+    "divide_by_constant", "/", lambda x, c: x / c, lambda out, x, c: (1.0 / c,), True, raises=True
 )
 # d(c/x)/dx = -c / x**2 = -out / x, which needs no c: the rule stays unbound on the Value path
 DIVIDE_CONSTANT = Rule(
-    "divide_constant", "/", _reciprocal_scaled, lambda out, x, c=None: (-out / x,)
-)
-POW_CONSTANT = Rule("pow_constant", "**{}", _power, _power_slope)
-CONSTANT_TO_POW = Rule("constant_to_pow", "{}**", _constant_to_power, _constant_to_power_slope)
+    "divide_constant", "/", _reciprocal_scaled, lambda out, x, c=None: (-out / x,), raises=True,
+    array_forward=lambda np, x, c: c / x,
+)  # fmt: skip
+POW_CONSTANT = Rule(
+    "pow_constant", "**{}", _power, _power_slope, raises=True,
+    array_forward=lambda np, x, n: _nan_where(
+        np, (x < 0.0) & ((n != np.trunc(n)) | ~np.isfinite(n)), x**n
+    ),
+    array_derivatives=_power_slope_array,
+)  # fmt: skip
+CONSTANT_TO_POW = Rule(
+    "constant_to_pow", "{}**", _constant_to_power, _constant_to_power_slope, raises=True,
+    array_forward=lambda np, x, c: _nan_where(np, c < 0.0, c**x),
+    array_derivatives=lambda np, out, x, c: (np.where(c == 0, 0.0, out * np.log(c)),),
+)  # fmt: skip
 
 NEG = Rule("neg", "-", lambda x: -x, lambda out, x: _MINUS_ONE, constant_locals=True)
 # d|x|/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)
-ABS = Rule("abs", "abs", abs, lambda out, x: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), True)
-EXP = Rule("exp", "exp", _exp, lambda out, x: (out,))  # d/dx e**x = e**x
-LOG = Rule("log", "log", _log, lambda out, x: (1.0 / x,))  # d/dx log x = 1/x
-SQRT = Rule("sqrt", "sqrt", _sqrt, _sqrt_slope)
-TANH = Rule("tanh", "tanh", math.tanh, lambda out, x: (1.0 - out * out,))  # 1 - tanh(x)**2
+ABS = Rule(
+    "abs", "abs", abs, lambda out, x: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), True,
+    array_derivatives=lambda np, out, x: (np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)),),
+)  # fmt: skip
+EXP = Rule(  # d/dx e**x = e**x
+    "exp", "exp", _exp, lambda out, x: (out,), raises=True, array_forward=lambda np, x: np.exp(x)
+)
+LOG = Rule(  # d/dx log x = 1/x
+    "log", "log", _log, lambda out, x: (1.0 / x,), raises=True,
+    array_forward=lambda np, x: np.log(x),
+)  # fmt: skip
+SQRT = Rule(
+    "sqrt", "sqrt", _sqrt, _sqrt_slope, raises=True, array_forward=lambda np, x: np.sqrt(x),
+    array_derivatives=lambda np, out, x: (np.where(out == 0, np.inf, 0.5 / out),),
+)  # fmt: skip
+TANH = Rule(  # 1 - tanh(x)**2
+    "tanh", "tanh", math.tanh, lambda out, x: (1.0 - out * out,),
+    array_forward=lambda np, x: np.tanh(x),
+)  # fmt: skip
 # d/dx s(x) = s(x) (1 - s(x))
-SIGMOID = Rule("sigmoid", "sigmoid", _sigmoid_float, lambda out, x: (out * (1.0 - out),))
+SIGMOID = Rule(
+    "sigmoid", "sigmoid", _sigmoid_float, lambda out, x: (out * (1.0 - out),),
+    array_forward=_sigmoid_array,
+)  # fmt: skip
 # d/dx max(0, x) = 1 for x > 0, else 0
 RELU = Rule(
-    "relu", "ReLU", lambda x: 0.0 if x <= 0.0 else x, lambda out, x: (1.0 if x > 0 else 0.0,), True
-)
+    "relu", "ReLU", lambda x: 0.0 if x <= 0.0 else x, lambda out, x: (1.0 if x > 0 else 0.0,), True,
+    array_forward=lambda np, x: np.maximum(x, 0.0),  # NaN stays NaN, as 0.0 if nan <= 0.0 else x
+    array_derivatives=lambda np, out, x: ((x > 0.0).astype(float),),
+)  # fmt: skip
 # d/dx leaky_relu(x) = 1 for x > 0, else alpha
 LEAKY_RELU = Rule(
     "leaky_relu",
@@ -237,27 +329,83 @@ LEAKY_RELU = Rule(
     lambda x, alpha: alpha * x if x <= 0.0 else x,
     lambda out, x, alpha: (1.0 if x > 0 else alpha,),
     constant_locals=True,
+    array_forward=lambda np, x, alpha: np.where(x <= 0.0, alpha * x, x),
+    array_derivatives=lambda np, out, x, alpha: (np.where(x > 0, 1.0, alpha),),
 )
 # d/dx log(1 + e**x) = s(x)
-SOFTPLUS = Rule("softplus", "softplus", _softplus, lambda out, x: (sigmoid_of(x),))
-SILU = Rule("silu", "silu", _silu, _silu_slope)
-GELU = Rule("gelu", "gelu", _gelu, _gelu_slope)
+SOFTPLUS = Rule(
+    "softplus", "softplus", _softplus, lambda out, x: (sigmoid_of(x),),
+    array_forward=lambda np, x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
+)  # fmt: skip
+SILU = Rule(
+    "silu", "silu", _silu, _silu_slope, array_forward=lambda np, x: x * _sigmoid_array(np, x)
+)
+GELU = Rule(
+    "gelu", "gelu", _gelu, _gelu_slope,
+    array_forward=lambda np, x: 0.5 * x * (1.0 + _erf_array(np, x / _SQRT_2)),
+)  # fmt: skip
 # d/dx erf(x) = 2 / sqrt(pi) * e**(-x**2)
-ERF = Rule("erf", "erf", math.erf, lambda out, x: (_TWO_OVER_SQRT_PI * exp_of(-(x * x)),))
-SIN = Rule("sin", "sin", math.sin, lambda out, x: (cos_of(x),))  # d/dx sin x = cos x
-COS = Rule("cos", "cos", math.cos, lambda out, x: (-sin_of(x),))  # d/dx cos x = -sin x
+ERF = Rule(
+    "erf", "erf", math.erf, lambda out, x: (_TWO_OVER_SQRT_PI * exp_of(-(x * x)),),
+    array_forward=_erf_array,
+)  # fmt: skip
+SIN = Rule(  # d/dx sin x = cos x; math.sin(inf) is a domain error
+    "sin", "sin", math.sin, lambda out, x: (cos_of(x),), raises=True,
+    array_forward=lambda np, x: np.sin(x),
+)  # fmt: skip
+COS = Rule(  # d/dx cos x = -sin x
+    "cos", "cos", math.cos, lambda out, x: (-sin_of(x),), raises=True,
+    array_forward=lambda np, x: np.cos(x),
+)  # fmt: skip
+
+
+def exact_sum(terms: Any, op: str) -> float:
+    """math.fsum(terms), whose errors name the operation: inf and -inf among the terms have no
+    sum (ValueError), and a sum past the largest float overflows (OverflowError)."""
+    try:
+        return math.fsum(terms)
+    except ValueError:
+        raise ValueError(
+            f"{op}: the terms hold both inf and -inf, whose sum is undefined"
+        ) from None
+    except OverflowError:
+        raise OverflowError(f"{op}: the sum of the terms is too large for a float") from None
 
 
 def _dot(*weights_then_inputs: float) -> float:
     n = len(weights_then_inputs) // 2
-    return math.fsum(w * x for w, x in zip(weights_then_inputs[:n], weights_then_inputs[n:]))
+    pairs = zip(weights_then_inputs[:n], weights_then_inputs[n:])
+    return exact_sum((w * x for w, x in pairs), "dot")
+
+
+def _first_max_one_hot(out, *xs):
+    # d max(x1, ..., xn)/dxi = 1 for the first i where xi is the maximum, else 0
+    i = xs.index(out)
+    return (0.0,) * i + (1.0,) + (0.0,) * (len(xs) - i - 1)
+
+
+def _first_max_one_hot_array(np, out, xs):
+    first = np.argmax(xs == out[..., None, :], axis=-2)
+    return ((np.arange(xs.shape[-2])[:, None] == first[..., None, :]).astype(float),)
 
 
 # n-ary nodes: one node with many parents, so a sum or a neuron's dot product costs one node.
+# fsum is exact; NumPy's sums round as they go, so arrays agree to a few units in the last place
+# of the largest term. fsum raises on inf - inf and on an intermediate overflow: raises=True.
 # d(x1 + ... + xn)/dxi = 1
-SUM = Rule("sum", "sum", lambda *xs: math.fsum(xs), lambda out, *xs: (1.0,) * len(xs), True)
+SUM = Rule(
+    "sum", "sum", lambda *xs: exact_sum(xs, "sum_values"), lambda out, *xs: (1.0,) * len(xs), True,
+    array_forward=lambda np, xs: xs.sum(axis=-2),
+    array_derivatives=lambda np, out, xs: (np.ones_like(xs),),
+    raises=True, stacked=True,
+)  # fmt: skip
 # d(w . x)/dwi = xi and d(w . x)/dxi = wi; the inputs are the weights, then the values
-DOT = Rule("dot", "dot", _dot, lambda out, *wx: wx[len(wx) // 2 :] + wx[: len(wx) // 2])
+DOT = Rule(
+    "dot", "dot", _dot, lambda out, *wx: wx[len(wx) // 2 :] + wx[: len(wx) // 2],
+    array_forward=lambda np, w, x: (w * x).sum(axis=-2),
+    array_derivatives=lambda np, out, w, x: (x, w),
+    raises=True, stacked=True,
+)  # fmt: skip
 
 # A dot product with constant inputs (a first layer fed with data): only the weights are parents,
 # and d(w . c)/dwi = ci, constants on the Value path too. The inputs c come after the weights.
@@ -267,7 +415,19 @@ DOT_CONSTANT = Rule(
     lambda *weights_then_c: _dot(*weights_then_c[:-1], *weights_then_c[-1]),
     lambda out, *weights_then_c: weights_then_c[-1],
     constant_locals=True,
+    array_forward=lambda np, w, c: (w * c).sum(axis=-2),
+    array_derivatives=lambda np, out, w, c: (np.broadcast_to(c, w.shape),),
+    raises=True,
+    stacked=True,
 )
+# The largest of n values (max-like choices are nodes, so a tape can replay them): the first
+# maximum takes the whole derivative, as a subgradient; Python's max() picks the same entry.
+MAX = Rule(
+    "max", "max", lambda *xs: max(xs), _first_max_one_hot, True,
+    array_forward=lambda np, xs: xs.max(axis=-2),
+    array_derivatives=_first_max_one_hot_array,
+    raises=True, stacked=True,
+)  # fmt: skip
 
 UNARY_RULES = {
     rule.name: rule

@@ -14,6 +14,10 @@ from autograd.rules import Rule
 
 Number = int | float
 
+# Set by autograd.trace: told of every Python decision taken on a Value's data (a comparison,
+# float(), item()), so a tape can guard it. Comparisons and conversions are never on the hot path.
+_decision_hook: Any = None
+
 
 def _to_float(data: Any, what: str = "Value") -> float:
     if not isinstance(data, Real):
@@ -33,7 +37,9 @@ class Value:
 
     # One- and two-parent nodes (nearly all of them) keep their parents and local derivatives in
     # slots: no tuples to allocate, to free or for the garbage collector to walk. Only n-ary
-    # nodes (sum_values, dot) hold a (parents, locals) pair of tuples in `_more`.
+    # nodes (sum_values, dot) hold a (parents, locals) pair of tuples in `_more`. A one-parent
+    # node made with a number (x + c, x ** c, leaky_relu(x, c)) keeps that number in `_db`, where
+    # a tape (autograd.trace) reads it: its local derivative alone does not always give it back.
     __slots__ = (
         "data", "grad", "label", "_op", "_a", "_da", "_b", "_db", "_more", "_scope", "_pending",
     )  # fmt: skip
@@ -95,10 +101,14 @@ class Value:
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
     def __float__(self) -> float:
+        if _decision_hook is not None:
+            _decision_hook(self, "float", None, self.data)
         return self.data
 
     def item(self) -> float:
         """The float value, as PyTorch's `Tensor.item()`."""
+        if _decision_hook is not None:
+            _decision_hook(self, "item", None, self.data)
         return self.data
 
     def __format__(self, spec: str) -> str:
@@ -106,16 +116,28 @@ class Value:
 
     # Equality and hashing stay by identity (nodes go in sets and dicts); ordering compares data.
     def __lt__(self, other: Value | Number) -> bool:
-        return self.data < _data_of(other)
+        result = self.data < _data_of(other)
+        if _decision_hook is not None:
+            _decision_hook(self, "<", other, result)
+        return result
 
     def __le__(self, other: Value | Number) -> bool:
-        return self.data <= _data_of(other)
+        result = self.data <= _data_of(other)
+        if _decision_hook is not None:
+            _decision_hook(self, "<=", other, result)
+        return result
 
     def __gt__(self, other: Value | Number) -> bool:
-        return self.data > _data_of(other)
+        result = self.data > _data_of(other)
+        if _decision_hook is not None:
+            _decision_hook(self, ">", other, result)
+        return result
 
     def __ge__(self, other: Value | Number) -> bool:
-        return self.data >= _data_of(other)
+        result = self.data >= _data_of(other)
+        if _decision_hook is not None:
+            _decision_hook(self, ">=", other, result)
+        return result
 
     __hash__ = object.__hash__
 
@@ -154,7 +176,7 @@ class Value:
                 return NotImplemented
         out = self.data + other
         if not _no_grad_blocks or grad_enabled_here():
-            return _node(out, rules.ADD_CONSTANT, self, 1.0, None, None)
+            return _node(out, rules.ADD_CONSTANT, self, 1.0, None, other)
         return Value(out)
 
     __radd__ = __add__
@@ -179,7 +201,7 @@ class Value:
             if other is None:
                 return NotImplemented
         if not _no_grad_blocks or grad_enabled_here():
-            return _node(self.data * other, rules.MUL_CONSTANT, self, other, None, None)
+            return _node(self.data * other, rules.MUL_CONSTANT, self, other, None, other)
         return Value(self.data * other)
 
     __rmul__ = __mul__
@@ -325,7 +347,7 @@ def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
     out = rule.forward(x, c)
     if not _no_grad_blocks or grad_enabled_here():
         (da,) = rule.derivatives(out, x, c)
-        return _node(out, rule.bind(c) if bind else rule, a, da, None, None)
+        return _node(out, rule.bind(c) if bind else rule, a, da, None, c)
     return Value(out)
 
 
@@ -359,6 +381,23 @@ def sum_values(values: Iterable[Value | Number]) -> Value:
     return _apply_n(rules.SUM, nodes)
 
 
+def max_values(values: Iterable[Value | Number]) -> Value:
+    """The largest of many values as one node; the derivative goes to the first largest one.
+
+    A choice written as a node is part of the graph, so a tape (`autograd.trace`) replays it for
+    every input, where `max()` over Values would be a Python decision it can only guard.
+
+    >>> m = max_values([Value(1.0), Value(3.0), 2.0])
+    >>> m.backward()
+    >>> m.data, [round(p.grad, 1) for p in m.parents]
+    (3.0, [0.0, 1.0, 0.0])
+    """
+    nodes = _as_values(values, "max_values")
+    if not nodes:
+        raise ValueError("max_values: needs at least one value")
+    return _apply_n(rules.MAX, nodes)
+
+
 def dot(weights: Sequence[Value | Number], inputs: Sequence[Value | Number]) -> Value:
     """The dot product w . x as one node, as a neuron computes before its bias and activation.
 
@@ -378,12 +417,19 @@ def dot(weights: Sequence[Value | Number], inputs: Sequence[Value | Number]) -> 
         if kinds == _ONLY_VALUES:  # a hidden layer: both sides are nodes
             inputs = tuple(inputs)
             w_data, x_data = [w.data for w in weights], [x.data for x in inputs]
-            out = math.fsum(map(operator.mul, w_data, x_data))
+            try:  # free in CPython 3.11 when nothing is raised; exact_sum would cost a call
+                out = math.fsum(map(operator.mul, w_data, x_data))
+            except (ValueError, OverflowError):
+                out = rules.exact_sum(map(operator.mul, w_data, x_data), "dot")  # names dot
             locals_ = (*x_data, *w_data)  # d/dw_i = x_i, d/dx_i = w_i: rules.DOT, written out
             return _n_ary_node(out, rules.DOT, weights + inputs, locals_)
         if Value not in kinds:  # data fed to a first layer: only the weights are nodes
             constants = tuple(x if type(x) is float else _to_float(x, "dot") for x in inputs)
-            out = math.fsum(map(operator.mul, [w.data for w in weights], constants))
+            w_data = [w.data for w in weights]
+            try:
+                out = math.fsum(map(operator.mul, w_data, constants))
+            except (ValueError, OverflowError):
+                out = rules.exact_sum(map(operator.mul, w_data, constants), "dot")
             return _n_ary_node(out, rules.DOT_CONSTANT, weights, constants)
     return _apply_n(rules.DOT, _as_values(weights, "dot") + _as_values(inputs, "dot"))
 

@@ -11,7 +11,7 @@ GRADIENT_TOLERANCE = 1e-12  # relative, on the chain's and the wide sum's gradie
 
 
 class Disagreement(AssertionError):
-    """An engine computed a different result from chainrule's."""
+    """An engine computed a different result from chainrule's (or from the floor's)."""
 
 
 def _check(what: str, name: str, got: float, want: float, tolerance: float) -> None:
@@ -59,3 +59,20 @@ def check_wide(engines: list[Any], xs: list[float]) -> None:
     for name, grads in results.items():
         for i, (got, expected) in enumerate(zip(grads, want, strict=True)):
             _check(f"wide d/dx[{i}]", name, got, expected, GRADIENT_TOLERANCE * abs(expected))
+
+
+def check_vectorised(problem: Problem, trainers: dict[str, Any]) -> float:
+    """The vectorised trainers (compiled tapes, NumPy by hand, torch nn.Linear) take the same
+    first step as the floor's plain floats, loss and weights to LOSS_TOLERANCE; returns the loss."""
+    from floor import FloorTrainer
+
+    reference = FloorTrainer(problem)
+    loss, weights = reference.step(), reference.weights()
+    for name, trainer_class in trainers.items():
+        trainer = trainer_class(problem)
+        what = f"vectorised mlp_step, batch {len(problem.X)}"
+        _check(f"{what}, loss", name, trainer.step(), loss, LOSS_TOLERANCE)
+        found = trainer.weights()
+        worst = max(range(len(weights)), key=lambda i: abs(found[i] - weights[i]))
+        _check(f"{what}, weight {worst}", name, found[worst], weights[worst], LOSS_TOLERANCE)
+    return loss

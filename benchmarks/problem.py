@@ -46,14 +46,15 @@ class Problem:
         return [p for layer in self.layers for neuron in layer for p in (*neuron.w, neuron.b)]
 
 
-def make_problem(seed: int = SEED) -> Problem:
-    """The seeded two-moons data and MLP initial weights (uniform in [-1, 1], zero biases).
+def make_problem(seed: int = SEED, points: int = POINTS) -> Problem:
+    """The seeded two-moons data (`points` of them) and MLP initial weights (uniform in [-1, 1],
+    zero biases).
 
     >>> problem = make_problem()
     >>> len(problem.X), len(problem.flat_weights())
     (100, 337)
     """
-    X, labels = make_moons(POINTS, noise=0.1, seed=seed)
+    X, labels = make_moons(points, noise=0.1, seed=seed)
     rng = random.Random(seed)
     layers = tuple(
         tuple(

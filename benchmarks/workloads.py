@@ -43,6 +43,7 @@ class Config:
     scaling_repeats: int = 3
     depth_limit: int = 10**6
     torch_depth_limit: int = 10**6
+    paused_longest: int = 10**7  # the chain whose growth over 10^6 is shown inside gc_paused()
 
 
 def _row(label: str, unit: str, scale: float, samples: dict, api: str = "") -> Row:
@@ -233,7 +234,7 @@ def scaling_rows(engines: list[Any], config: Config, reach: Reach) -> list[Row]:
 
 def scaling_inside_gc_paused_rows(engines: list[Any], config: Config, reach: Reach) -> list[Row]:
     """chainrule's ns/node at the shortest and longest chains inside `autograd.gc_paused()`, and
-    their ratio.
+    their ratio; then at `paused_longest` (10^7) and its ratio to the longest (10^6).
 
     chainrule's graphs hold no reference cycles (a node refers only to its parents), so reference
     counting frees them and the cyclic collector has nothing to find in them; its full passes over
@@ -244,5 +245,9 @@ def scaling_inside_gc_paused_rows(engines: list[Any], config: Config, reach: Rea
 
     chosen = [e for e in engines if e.name == "chainrule"]
     lengths = (config.scaling[0], config.scaling[-1])
+    longest = config.paused_longest
+    reach = {**reach, "chainrule": (longest, None)}  # beyond the depth probe's limit, on purpose
     with gc_paused():
-        return _scaling(chosen, lengths, config, reach, ", inside gc_paused()")
+        rows = _scaling(chosen, lengths, config, reach, ", inside gc_paused()")
+        further = _scaling(chosen, (lengths[-1], longest), config, reach, ", inside gc_paused()")
+    return [*rows, further[1], further[2]]

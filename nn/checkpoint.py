@@ -44,7 +44,7 @@ class RunState:
     history: Any  # nn.train.History
     epoch: int = 0
     best_loss: float = math.inf
-    best_parameters: list[float] | None = None
+    best_state: dict[str, Any] | None = None  # the model's state at the best validation loss
     waited: int = 0
     batch_seed: int | None = None
     steps: int = 0
@@ -93,7 +93,7 @@ def write_checkpoint(
         "model": {
             "class": type(model).__name__,
             "config": model.config() if isinstance(model, Module) else None,
-            "state": _model_state(model),
+            "state": model_state(model),
         },
         "optimizer": optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
@@ -105,7 +105,7 @@ def write_checkpoint(
         "progress": {
             "epoch": run.epoch,
             "best_loss": run.best_loss if math.isfinite(run.best_loss) else None,
-            "best_parameters": run.best_parameters,
+            "best_state": run.best_state,
             "waited": run.waited,
             "epoch_under_way": epoch_under_way,
         },
@@ -149,10 +149,7 @@ def read_checkpoint(
     if type(document["version"]) is not int or document["version"] != VERSION:
         raise ValueError(f"{where}: version {document['version']!r} is not supported")
     _check_model(document["model"], model, where)
-    parameter_count = len(list(model.parameters()))
-    progress = _checked_progress(
-        document["progress"], parameter_count, epochs, steps_per_epoch, where
-    )
+    progress = _checked_progress(document["progress"], model, epochs, steps_per_epoch, where)
     history = _checked_history(document["history"], run.history, progress["epoch"], where)
     generators = _checked_generators(document["random"], model, rng, where)
     if (document["scheduler"] is None) != (scheduler is None):
@@ -168,13 +165,15 @@ def read_checkpoint(
         setattr(run.history, key, value)
 
 
-def _model_state(model: Any) -> dict[str, Any]:
+def model_state(model: Any) -> dict[str, Any]:
+    """The model's parameters (and an nn Module's buffers) by name, as a checkpoint keeps them."""
     if isinstance(model, Module):
         return model.state_dict()
     return {str(i): p.data for i, p in enumerate(model.parameters())}
 
 
-def _load_model_state(model: Any, state: Any) -> None:
+def load_model_state(model: Any, state: Any) -> None:
+    """Set the model from `model_state`'s dict, checked first (a ValueError changes nothing)."""
     if isinstance(model, Module):
         model.load_state_dict(state)
         return
@@ -200,7 +199,7 @@ def _check_model(saved: Any, model: Any, where: str) -> None:
 def _load_with_rollback(document: dict, model: Any, optimizer: Any, scheduler: Any, where: str):
     """Load the model, optimizer and schedule states; if one is refused, put all three back."""
     parts = [
-        (lambda: _model_state(model), lambda state: _load_model_state(model, state), "model"),
+        (lambda: model_state(model), lambda state: load_model_state(model, state), "model"),
         (optimizer.state_dict, optimizer.load_state_dict, "optimizer"),
     ]
     if scheduler is not None:
@@ -216,10 +215,10 @@ def _load_with_rollback(document: dict, model: Any, optimizer: Any, scheduler: A
 
 
 def _checked_progress(
-    saved: Any, parameter_count: int, epochs: int, steps_per_epoch: int, where: str
+    saved: Any, model: Any, epochs: int, steps_per_epoch: int, where: str
 ) -> dict[str, Any]:
     where = f"{where}: progress"
-    keys = ("epoch", "best_loss", "best_parameters", "waited", "epoch_under_way")
+    keys = ("epoch", "best_loss", "best_state", "waited", "epoch_under_way")
     check_keys(saved, keys, where)
     progress = {"epoch": count(saved["epoch"], f"{where}: epoch")}
     if progress["epoch"] > epochs:
@@ -229,12 +228,14 @@ def _checked_progress(
         )
     best = saved["best_loss"]
     progress["best_loss"] = math.inf if best is None else finite_float(best, f"{where}: best_loss")
-    best_parameters = saved["best_parameters"]
-    if best_parameters is not None:
-        best_parameters = finite_floats(
-            best_parameters, parameter_count, f"{where}: best_parameters"
-        )
-    progress["best_parameters"] = best_parameters
+    best_state = saved["best_state"]
+    if best_state is not None:
+        check_keys(best_state, list(model_state(model)), f"{where}: best_state")
+        best_state = {
+            name: finite_float(value, f"{where}: best_state: {name}")
+            for name, value in best_state.items()
+        }
+    progress["best_state"] = best_state
     progress["waited"] = count(saved["waited"], f"{where}: waited")
     under_way = saved["epoch_under_way"]
     if under_way is None:

@@ -1,5 +1,6 @@
-"""Small two-dimensional datasets (XOR, moons, circles, spirals), mini-batching, and (from
-`nn.sequences`) sequence tasks for recurrent networks.
+"""Small two-dimensional datasets (XOR, moons, circles, spirals), mini-batching, the 8x8
+digits that ship inside scikit-learn (`load_digits`), and (from `nn.sequences`) sequence tasks
+for recurrent networks.
 
 Every maker returns `(X, y)`: `X` a list of `[x1, x2]` float lists, `y` a list of int labels.
 Pure Python; the makers draw from `random.Random(seed)`, so one seed always gives the same data;
@@ -197,6 +198,27 @@ def _finish(points: list[tuple[float, float, int]], noise: float, rng: random.Ra
     rng.shuffle(points)
     X = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for a, b, _ in points]
     return X, [label for _, _, label in points]
+
+
+def load_digits() -> Dataset:
+    """The 8x8 images of handwritten digits that ship inside scikit-learn: 1,797 of them, read
+    from scikit-learn's own files (no download).
+
+    `X` holds 64 pixel intensities per image, row by row, scaled from 0..16 to [0, 1]; `y` the
+    digit, 0 to 9 (about 180 of each). Needs scikit-learn: pip install "chainrule[digits]".
+
+    >>> X, y = load_digits()
+    >>> len(X), len(X[0]), sorted(set(y)) == list(range(10)), max(max(x) for x in X)
+    (1797, 64, True, 1.0)
+    """
+    try:
+        from sklearn.datasets import load_digits as bundled_digits
+    except ImportError as error:
+        raise ImportError(
+            'load_digits needs scikit-learn: pip install "chainrule[digits]"'
+        ) from error
+    digits = bundled_digits()
+    return (digits.data / 16.0).tolist(), [int(label) for label in digits.target]
 
 
 # The sequence tasks live in nn.sequences, which uses this module's helpers; they are reached as

@@ -11,7 +11,8 @@ writes into the output folder (default `chainrule-output/`):
   that opens from disk in any browser (it needs `dot` too).
 
 Options: `--out DIR`, `--epochs N` (default 100), `--seed S` (default 0; data and weights),
-`--no-progress` (no progress bar).
+`--no-progress` (no progress bar). `--digits` runs the digits demo instead (`nn.demo_digits`,
+20 epochs by default).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ...
     """
     args = _parser().parse_args(argv)
+    if args.digits:
+        from nn.demo_digits import run_digits
+
+        return run_digits(args)
+    args.epochs = args.epochs or 100
     missing = [name for name in ("matplotlib", "graphviz") if not importlib.util.find_spec(name)]
     if missing:
         sys.exit(f"the demo needs {' and '.join(missing)}: pip install -e '.[demo]'")
@@ -158,10 +164,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Train an MLP on the moons data set; draw its decision boundary and graph.",
     )
     parser.add_argument("--out", default="chainrule-output", help="output folder")
-    parser.add_argument("--epochs", type=_positive_int, default=100, help="training epochs")
+    parser.add_argument(
+        "--epochs", type=_positive_int, help="training epochs (default 100; 20 with --digits)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="hide the progress bar"
+    )
+    parser.add_argument(
+        "--digits", action="store_true", help="train on the 8x8 digits through a tape instead"
     )
     return parser
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any
 
-from autograd import Value, dot, sum_values
+from autograd import Value, dot, max_values, sum_values
 
 Scalar = Value | float
 Nested = Value | float | Sequence["Nested"]
@@ -131,9 +131,10 @@ def _shifted(logits: Sequence[Value | float], caller: str) -> tuple[list[Value],
     zs = [_entry(z, caller, f"logits[{i}]") for i, z in enumerate(logits)]
     zs = [z if isinstance(z, Value) else Value(z) for z in zs]
     # log sum e**z_j = m + log sum e**(z_j - m) for any m; with m = max z every exponent is <= 0
-    # and one is 0, so nothing overflows and the sum is at least 1. The gradient does not depend
-    # on m, so it is taken as a plain number.
-    m = max(z.data for z in zs)
+    # and one is 0, so nothing overflows and the sum is at least 1. m is a node (max_values), not
+    # a number read from the data, so a tape (autograd.trace) recomputes it for every input; the
+    # gradient that reaches it, 1 - sum of the softmax, is 0 up to rounding.
+    m = max_values(zs)
     shifted = [z - m for z in zs]
     return shifted, sum_values([s.exp() for s in shifted]).log()
 

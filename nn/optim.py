@@ -72,6 +72,16 @@ def _parameter_list(params: Iterable[Value], caller: str) -> list[Value]:
     return found
 
 
+def _sqrt(x: Any) -> Any:
+    """math.sqrt of a float; NumPy's sqrt of the arrays that compiled training (`nn.compiled`)
+    passes to `_update`, which updates every parameter at once with index `slice(None)`."""
+    if type(x) is float:
+        return math.sqrt(x)
+    import numpy
+
+    return numpy.sqrt(x)
+
+
 def _gradients(params: list[Value], caller: str) -> list[float]:
     """Each parameter's gradient as a float, refusing NaN and infinities."""
     grads = []
@@ -277,7 +287,7 @@ class AdaGrad(Optimizer):
 
     def _update(self, i: int, g: float) -> float:
         self._squares[i] += g * g
-        return self.lr * g / (math.sqrt(self._squares[i]) + self.eps)
+        return self.lr * g / (_sqrt(self._squares[i]) + self.eps)
 
 
 class RMSProp(Optimizer):
@@ -317,7 +327,7 @@ class RMSProp(Optimizer):
     def _update(self, i: int, g: float) -> float:
         v = self.alpha * self._mean_squares[i] + (1.0 - self.alpha) * g * g
         self._mean_squares[i] = v
-        scaled = g / (math.sqrt(v) + self.eps)
+        scaled = g / (_sqrt(v) + self.eps)
         if not self.momentum:
             return self.lr * scaled
         self._velocity[i] = self.momentum * self._velocity[i] + scaled
@@ -367,7 +377,7 @@ class Adam(Optimizer):
         v = self._mean_squares[i] = beta2 * self._mean_squares[i] + (1.0 - beta2) * g * g
         # PyTorch's grouping; its kernels may fuse multiply-adds, so the last bits can differ.
         step_size = self.lr / (1.0 - beta1**self.steps)
-        denominator = math.sqrt(v) / math.sqrt(1.0 - beta2**self.steps) + self.eps
+        denominator = _sqrt(v) / math.sqrt(1.0 - beta2**self.steps) + self.eps
         return step_size * (m / denominator)
 
 

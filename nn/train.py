@@ -3,10 +3,11 @@ and, from `nn.bptt`, truncated backpropagation through time for long sequences."
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any, Protocol
@@ -17,7 +18,14 @@ from autograd import Value, no_grad
 from nn.bptt import BPTTHistory as BPTTHistory  # truncated BPTT, re-exported from here
 from nn.bptt import detach as detach
 from nn.bptt import truncated_bptt as truncated_bptt
-from nn.checkpoint import RunState, check_checkpointable, read_checkpoint, write_checkpoint
+from nn.checkpoint import (
+    RunState,
+    check_checkpointable,
+    load_model_state,
+    model_state,
+    read_checkpoint,
+    write_checkpoint,
+)
 from nn.data import _positive_int, batches, check_data, random_source
 from nn.interrupts import CtrlC
 
@@ -91,6 +99,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     resume: str | os.PathLike[str] | None = None,
+    compile: bool = False,
 ) -> History:
     """Train `model` on `data = (X, y)` for `epochs` passes; returns the `History`.
 
@@ -104,8 +113,11 @@ def fit(
 
     With `validation = (X, y)`, the validation loss and accuracy are measured after every epoch
     under `no_grad()`. With `patience = k` as well, training stops once the validation loss has
-    not improved for k epochs, and (`restore_best`) the parameters of the best epoch come back.
+    not improved for k epochs, and (`restore_best`) the parameters of the best epoch come back,
+    with its buffers (batch norm's running statistics).
     `progress` shows a tqdm bar (a widget in Jupyter, text in a terminal) with the latest metrics.
+    `compile=True` trains through tapes (`autograd.trace`, `nn.compiled`): the same steps on
+    NumPy arrays, a batch at a time, many times faster; it needs NumPy.
 
     `checkpoint = path` saves the whole run there (`nn.checkpoint`: model, optimizer, scheduler,
     random states, history, early-stopping state), atomically, after every `checkpoint_every`
@@ -148,6 +160,11 @@ def fit(
         check_checkpointable(optimizer, scheduler, "fit")
     if checkpoint is not None:
         _positive_int(checkpoint_every, "fit", "checkpoint_every")
+    compiled = None
+    if compile:
+        from nn.compiled import CompiledTraining
+
+        compiled = CompiledTraining(model, loss, optimizer, regularization, (X, y))
 
     rng = random_source(seed)
     history = History()
@@ -170,7 +187,15 @@ def fit(
                 run.batch_seed = rng.randrange(2**32)
             epoch_batches = batches((X, y), batch_size, shuffle, run.batch_seed)
             if not _train_epoch(
-                model, loss, optimizer, epoch_batches, parameters, regularization, run, ctrl_c
+                model,
+                loss,
+                optimizer,
+                epoch_batches,
+                parameters,
+                regularization,
+                run,
+                ctrl_c,
+                compiled,
             ):
                 history.interrupted = True
                 break
@@ -181,13 +206,17 @@ def fit(
                 scheduler.step()
             metrics = {"loss": train_loss, "acc": train_accuracy}
             if validation is not None:
-                val_loss, val_accuracy = evaluate(model, loss, validation)
+                if compiled is None:
+                    val_loss, val_accuracy = evaluate(model, loss, validation)
+                else:
+                    with _mode(model, training=False):
+                        val_loss, val_accuracy = compiled.evaluate(model, loss, validation)
                 history.val_loss.append(val_loss)
                 history.val_accuracy.append(val_accuracy)
                 metrics.update(val_loss=val_loss, val_acc=val_accuracy)
                 if val_loss < run.best_loss:
                     run.best_loss, history.best_epoch, run.waited = val_loss, epoch, 0
-                    run.best_parameters = [p.data for p in parameters]
+                    run.best_state = model_state(model)
                 else:
                     run.waited += 1
             bar.set_postfix({name: f"{value:.4g}" for name, value in metrics.items()})
@@ -201,10 +230,9 @@ def fit(
                 break
     if history.interrupted and checkpoint is not None:
         write_checkpoint(checkpoint, model, optimizer, scheduler, rng, run)
-    if patience is not None and restore_best and run.best_parameters is not None:
+    if patience is not None and restore_best and run.best_state is not None:
         if not history.interrupted:  # an interrupted run keeps its last step, to go on from
-            for p, data in zip(parameters, run.best_parameters):
-                p.data = data
+            load_model_state(model, run.best_state)  # buffers too: batch norm's statistics
     return history
 
 
@@ -217,33 +245,62 @@ def _train_epoch(
     regularization: Callable[[list[Value]], Value] | None,
     run: RunState,
     ctrl_c: CtrlC,
+    compiled: Any = None,
 ) -> bool:
-    """One step per batch not taken yet, adding loss and accuracy to `run`; False on Ctrl-C."""
-    for X_batch, y_batch in itertools.islice(epoch_batches, run.steps, None):
-        if ctrl_c.pressed:
-            return False
-        outputs = _model_outputs(model, X_batch, training=True)
-        batch_loss = _as_value(loss(outputs, y_batch), "fit", "loss")
-        objective = batch_loss
-        if regularization is not None:
-            objective = batch_loss + _as_value(regularization(parameters), "fit", "regularization")
-        optimizer.zero_grad()
-        objective.backward()
-        optimizer.step()
-        run.loss_sum += batch_loss.data * len(X_batch)
-        run.correct += sum(map(_is_correct, outputs, y_batch))
-        run.count += len(X_batch)
-        run.steps += 1
+    """One step per batch not taken yet, adding loss and accuracy to `run`; False on Ctrl-C.
+
+    `compiled` (an `nn.compiled.CompiledTraining`) takes the steps through tapes instead.
+    """
+    with compiled.epoch() if compiled is not None else contextlib.nullcontext():
+        for X_batch, y_batch in itertools.islice(epoch_batches, run.steps, None):
+            if ctrl_c.pressed:
+                return False
+            if compiled is not None:
+                batch_loss, right = compiled.batch(X_batch, y_batch)
+            else:
+                batch_loss, right = _eager_step(
+                    model, loss, optimizer, X_batch, y_batch, parameters, regularization
+                )
+            run.loss_sum += batch_loss * len(X_batch)
+            run.correct += right
+            run.count += len(X_batch)
+            run.steps += 1
     return True
 
 
+def _eager_step(
+    model: Model,
+    loss: Loss,
+    optimizer: Optimizer,
+    X_batch: list[Any],
+    y_batch: list[Any],
+    parameters: list[Value],
+    regularization: Callable[[list[Value]], Value] | None,
+) -> tuple[float, int]:
+    """One optimizer step on the batch: its mean loss, and how many it classified right."""
+    outputs = _model_outputs(model, X_batch, training=True)
+    batch_loss = _as_value(loss(outputs, y_batch), "fit", "loss")
+    objective = batch_loss
+    if regularization is not None:
+        objective = batch_loss + _as_value(regularization(parameters), "fit", "regularization")
+    optimizer.zero_grad()
+    objective.backward()
+    optimizer.step()
+    return batch_loss.data, sum(map(_is_correct, outputs, y_batch))
+
+
 def evaluate(
-    model: Callable[[Any], Any], loss: Loss, data: tuple[Sequence[Any], Sequence[Any]]
+    model: Callable[[Any], Any],
+    loss: Loss,
+    data: tuple[Sequence[Any], Sequence[Any]],
+    compile: bool = False,
 ) -> tuple[float, float]:
     """The mean loss and the accuracy of `model` on `data = (X, y)`, recording no graph.
 
     The model runs in eval mode (no dropout; batch norm with its running statistics) and goes
     back to its own mode afterwards.
+
+    `compile=True` runs the model and the loss through tapes (`nn.compiled`), batched.
 
     >>> from autograd import Value
     >>> from nn.losses import mse
@@ -251,6 +308,11 @@ def evaluate(
     (5.0, 0.5)
     """
     X, y = check_data(data, "evaluate")
+    if compile:
+        from nn.compiled import evaluate_compiled
+
+        with _mode(model, training=False):
+            return evaluate_compiled(model, loss, (X, y))
     with no_grad():
         outputs = _model_outputs(model, X, training=False)
         mean_loss = _as_value(loss(outputs, list(y)), "evaluate", "loss")
@@ -272,15 +334,22 @@ def _model_outputs(model: Callable[[Any], Any], X: Sequence[Any], training: bool
     >>> len(outputs), model.training, model[1].num_batches_tracked
     (3, True, 1)
     """
+    with _mode(model, training):
+        forward_batch = getattr(model, "forward_batch", None)
+        if callable(forward_batch):
+            return list(forward_batch(X))
+        return [model(x) for x in X]
+
+
+@contextlib.contextmanager
+def _mode(model: Any, training: bool) -> Iterator[None]:
+    """Inside the block, a model with `train()` is in training or eval mode; then as it was."""
     was_training = getattr(model, "training", training)
     switch = was_training != training and callable(getattr(model, "train", None))
     if switch:
         model.train(training)
     try:
-        forward_batch = getattr(model, "forward_batch", None)
-        if callable(forward_batch):
-            return list(forward_batch(X))
-        return [model(x) for x in X]
+        yield
     finally:
         if switch:
             model.train(was_training)

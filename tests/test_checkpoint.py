@@ -326,7 +326,7 @@ def _set(*keys_and_value):
         (_set("random", "fit", None), "started without a seed; pass the same seed"),
         (_set("random", "global", [3, [1, 2], None]), "global: not a state of Python's random"),
         (_set("progress", "epoch", 9), "after epoch 9, but fit was asked for epochs=6"),
-        (_set("progress", "best_parameters", [0.0]), "best_parameters: expected a list of 337"),
+        (_set("progress", "best_state", {"w": 0.0}), "best_state: missing .*; unexpected 'w'"),
         (_set("history", "loss", [0.5]), "loss has 1 entries after 3 epochs"),
         (_set("history", "stopped_early", "no"), "stopped_early must be true or false"),
     ],

@@ -20,7 +20,7 @@ from strategies import (
     reals,
 )
 
-from autograd import Value, dot, no_grad, rules, sum_values
+from autograd import Value, dot, max_values, no_grad, rules, sum_values
 
 
 def _sigmoid(x: float) -> float:
@@ -63,6 +63,14 @@ def _args(*positions: tuple[st.SearchStrategy, bool]) -> st.SearchStrategy:
 
 def _sum_args() -> st.SearchStrategy:
     return st.lists(st.tuples(reals(), st.booleans()), min_size=1, max_size=6)
+
+
+def _max_args() -> st.SearchStrategy:
+    """Distinct values at least 0.5 apart, so a central difference never crosses a tie."""
+    halves = st.lists(st.integers(-20, 20), min_size=1, max_size=6, unique=True)
+    return halves.flatmap(
+        lambda ns: st.tuples(*(st.tuples(st.just(n / 2), st.booleans()) for n in ns))
+    )
 
 
 def _dot_args(constant_inputs: bool = False) -> st.SearchStrategy:
@@ -132,6 +140,7 @@ CASES: list[Case] = [
         _args((away_from_zero(), True), (alphas, False)),
     ),
     Case("sum_values", "sum", lambda *xs: sum_values(xs), lambda *xs: math.fsum(xs), _sum_args()),
+    Case("max_values", "max", lambda *xs: max_values(xs), lambda *xs: max(xs), _max_args()),
     Case(
         "dot",
         "dot",

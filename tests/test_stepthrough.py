@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given
 from strategies import build, graphs_with_points
 
-from autograd import Value, dot, explain, step_through, steps, sum_values, topological_order
+from autograd import (
+    Value,
+    dot,
+    explain,
+    max_values,
+    step_through,
+    steps,
+    sum_values,
+    topological_order,
+)
 from autograd.formulas import number
 from autograd.stepthrough import BackwardStep, ForwardStep
 
@@ -229,6 +238,8 @@ def test_every_local_formula_evaluates_to_the_local_derivative_the_node_recorded
             "n1 = x * 1 + x * 2 + ... (2 more) + x * 5"
             " = -2 * 1 + -2 * 2 + ... (2 more) + -2 * 5 = -30",
         ),
+        (lambda x: max_values([x, x * 3, 1.0]), "n3 = max(x, n1, n2) = max(-2, -6, 1) = 1"),
+        (lambda x: x + 0.1 + 0.2, "n2 = n1 + 0.2 = -1.9 + 0.2 = -1.7"),
     ],
 )
 def test_forward_steps_write_the_operation_with_names_and_with_numbers(make, line):

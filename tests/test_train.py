@@ -6,7 +6,7 @@ import random
 import pytest
 
 from autograd import Value, is_grad_enabled
-from nn import MLP, Dropout, Linear, Sequential
+from nn import MLP, BatchNorm1d, Dropout, Linear, ReLU, Sequential
 from nn.data import make_moons, make_spirals
 from nn.losses import cross_entropy, l2, mse
 from nn.optim import SGD, Adam, StepLR
@@ -286,6 +286,31 @@ def test_early_stopping_restores_the_parameters_of_the_best_epoch():
     assert kept_history.val_loss == history.val_loss
     assert evaluate(kept, mse, line_data(0.5))[0] == kept_history.val_loss[-1]
     assert kept.w.data > model.w.data
+
+
+def test_early_stopping_restores_batch_norm_statistics_of_the_best_epoch_too():
+    X, y = make_moons(40, noise=0.3, seed=1)
+    X_val, y_val = make_moons(20, noise=0.3, seed=2)
+
+    def run(epochs, patience):
+        model = Sequential(Linear(2, 16, seed=0), BatchNorm1d(16), ReLU(), Linear(16, 1, seed=1))
+        history = quiet_fit(
+            model,
+            mse,
+            Adam(model.parameters(), lr=0.1),
+            (X, y),
+            epochs,
+            batch_size=8,
+            seed=0,
+            validation=(X_val, y_val),
+            patience=patience,
+        )
+        return model, history
+
+    stopped, history = run(60, patience=3)
+    assert history.stopped_early and history.best_epoch < len(history.loss) - 1
+    best, _ = run(history.best_epoch + 1, patience=None)  # the same run, ended at the best epoch
+    assert stopped.state_dict() == best.state_dict()  # running_mean/var and the batch count too
 
 
 def test_no_early_stop_while_the_validation_loss_keeps_improving():

@@ -108,6 +108,9 @@ def test_operators_with_a_non_number_raise_type_error(operation):
 
 
 # --- bad input ------------------------------------------------------------------------------------
+INF, BIG = Value(math.inf), Value(1e308)
+
+
 @pytest.mark.parametrize(
     "call, error, op, value",
     [
@@ -129,6 +132,12 @@ def test_operators_with_a_non_number_raise_type_error(operation):
         (lambda: sum_values([Value(1.0), "a"]), TypeError, "sum_values", "'a'"),
         (lambda: dot([Value(1.0)], [1.0, 2.0]), ValueError, "dot", "1 weights but 2 inputs"),
         (lambda: dot([Value(1.0)], [None]), TypeError, "dot", "None"),
+        (lambda: sum_values([INF, -INF]), ValueError, "sum_values", "inf and -inf"),
+        (lambda: sum_values([BIG, BIG]), OverflowError, "sum_values", "too large"),
+        (lambda: dot([INF, Value(1.0)], [1.0, -math.inf]), ValueError, "dot", "inf and -inf"),
+        (lambda: dot([INF, Value(1.0)], [Value(1.0), -INF]), ValueError, "dot", "inf and -inf"),
+        (lambda: dot([BIG, BIG], [Value(1.0), Value(1.0)]), OverflowError, "dot", "too large"),
+        (lambda: dot([BIG, Value(1.0)], [Value(2.0), None]), TypeError, "dot", "None"),
     ],
 )
 def test_bad_input_raises_the_math_modules_error_naming_the_operation_and_value(

@@ -1,0 +1,135 @@
+"""Running the rule table on NumPy arrays, entry for entry as the eager engine runs it on floats.
+
+`forward(rule, *inputs)` and `derivatives(rule, out, *inputs)` use a rule's array form (see
+`autograd.rules`): the rule's own formula when it runs unchanged on arrays, else its
+`array_forward` / `array_derivatives`. The last axis of every array is the batch: one column per
+example. A rule's number (the `c` of ``x + c``, the `n` of ``x ** n``) comes as its last input, a
+number or an array that broadcasts (one per node): bound rules are called as their unbound base.
+
+Domain errors behave as in the eager engine. NumPy never raises: ``log(0)`` is -inf, ``1 / 0`` inf,
+``exp(1000)`` inf, each with at most a warning. So for a rule whose float form can raise
+(`Rule.raises`), every entry the array form left non-finite is computed again by the float form:
+where that raises, the same exception type is raised with the float form's message (which names
+the operation and the value) followed by the example's index in the batch; where it returns, its
+value is kept, so NaN and infinite inputs give exactly the eager engine's values.
+
+This module imports NumPy: only `autograd.trace` imports it, so the eager engine never needs NumPy.
+
+>>> import numpy as np
+>>> from autograd import rules
+>>> forward(rules.LOG, np.array([1.0, 0.0]))
+Traceback (most recent call last):
+...
+ValueError: log: math domain error: log(0.0) needs a positive number (example 1 of the batch)
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from autograd.rules import Rule
+
+Describe = Any  # (flat index of an entry in the result) -> text naming where it is, or None
+
+
+def example_of_last_axis(shape: tuple[int, ...]) -> Describe:
+    """Name an entry by its index on the last axis: 'example j of the batch'."""
+    return lambda index: f"example {np.unravel_index(index, shape)[-1]} of the batch"
+
+
+def forward(rule: Rule, *inputs: Any, describe: Describe | None = None) -> Any:
+    """`rule`'s forward pass on arrays (n-ary rules: operands stacked on axis -2).
+
+    >>> from autograd import rules
+    >>> forward(rules.RELU, np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+    with np.errstate(all="ignore"):
+        return forward_unchecked_errstate(rule, inputs, describe)
+
+
+def derivatives(rule: Rule, out: Any, *inputs: Any, describe: Describe | None = None) -> tuple:
+    """`rule`'s local derivatives on arrays, one array (or number) per input group.
+
+    >>> from autograd import rules
+    >>> derivatives(rules.RELU, None, np.array([-1.0, 2.0]))
+    (array([0., 1.]),)
+    """
+    with np.errstate(all="ignore"):
+        return derivatives_unchecked_errstate(rule, out, inputs, describe)
+
+
+def forward_unchecked_errstate(rule: Rule, inputs: tuple, describe: Describe | None) -> Any:
+    """`forward` for a caller that has already silenced NumPy's floating-point warnings."""
+    if rule.array_forward is not None:
+        result = rule.array_forward(np, *inputs)
+    else:
+        result = rule.forward(*inputs)
+    if rule.raises:
+        result = np.asarray(result, dtype=float)
+        if not math.isfinite(result.sum()):  # one pass; a sum that overflows is rechecked too
+            result = _recheck(rule, result, inputs, describe, _call_forward)
+    return result
+
+
+def derivatives_unchecked_errstate(
+    rule: Rule, out: Any, inputs: tuple, describe: Describe | None
+) -> tuple:
+    """`derivatives` for a caller that has already silenced NumPy's floating-point warnings."""
+    if rule.array_derivatives is not None:
+        found = rule.array_derivatives(np, out, *inputs)
+    else:
+        found = rule.derivatives(out, *inputs)
+    if rule.raises and not rule.stacked:
+        shape = np.broadcast_shapes(*(np.shape(x) for x in (out, *inputs)))
+        checked = []
+        for position, local in enumerate(found):
+            local = np.broadcast_to(np.asarray(local, dtype=float), shape)
+            if not math.isfinite(local.sum()):
+                pick = lambda rule, *entry, p=position: rule.derivatives(*entry)[p]  # noqa: E731
+                local = _recheck(rule, local.copy(), (out, *inputs), describe, pick)
+            checked.append(local)
+        found = tuple(checked)
+    return found
+
+
+def _call_forward(rule: Rule, *entry: Any) -> float:
+    """The float forward pass on one entry; an n-ary rule's operands are each group's column,
+    flattened in order (dot_constant takes its constants as one trailing tuple)."""
+    if not rule.stacked:
+        return rule.forward(*entry)
+    columns = [list(map(float, group)) for group in entry]
+    if rule.name == "dot_constant":
+        return rule.forward(*columns[0], tuple(columns[1]))
+    return rule.forward(*chain(*columns))
+
+
+def recheck(rule: Rule, result: Any, inputs: tuple, describe: Describe | None) -> Any:
+    """`result` of `rule`'s forward pass on `inputs`, its non-finite entries computed again by the
+    float form (which raises where the eager engine raises)."""
+    return _recheck(rule, result, inputs, describe, _call_forward)
+
+
+def _recheck(rule: Rule, result: Any, inputs: tuple, describe: Describe | None, call: Any) -> Any:
+    """Recompute the non-finite entries of `result` with the float form `call`, raising as it
+    raises with the entry's place in the batch added."""
+    shape = result.shape
+    describe = describe or example_of_last_axis(shape)
+    if rule.stacked:  # the operands of one entry lie along axis -2
+        full = [np.broadcast_to(x, (*shape[:-1], np.shape(x)[-2], shape[-1])) for x in inputs]
+        operands = lambda index: tuple(x[(*index[:-1], slice(None), index[-1])] for x in full)  # noqa: E731
+    else:
+        full = [np.broadcast_to(x, shape) for x in inputs]
+        operands = lambda index: tuple(float(x[index]) for x in full)  # noqa: E731
+    for flat in np.flatnonzero(~np.isfinite(result)):
+        index = np.unravel_index(flat, shape)
+        try:
+            result[index] = call(rule, *operands(index))
+        except (ArithmeticError, ValueError) as error:
+            where = describe(flat)
+            raise type(error)(f"{error} ({where})" if where else str(error)) from None
+    return result

@@ -1,0 +1,345 @@
+"""`Tape`: a traced function (`autograd.trace`), replayed on floats or on whole batches of arrays.
+
+A call fills the two tables of `autograd.levels` (arguments into the batch table, the parameters'
+current values and the constants into the static table), runs the steps in order, checks the
+guards after phase 0, and reads the outputs. A gradient call then runs the steps backwards from
+the outputs' adjoints. Floats in gives a batch of one and floats out.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+from numbers import Real
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from autograd.levels import Level, compile_program
+from autograd.program import GuardError, Program
+from autograd.value import Value
+
+COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+class Cotangent(NamedTuple):
+    """What a `Tape.vjp` pullback returns: d/d(argument) per argument (per example), and
+    d/d(parameter) summed over the batch, in `tape.parameters` order."""
+
+    arguments: tuple
+    parameters: np.ndarray
+
+
+class Tape:
+    """A function of `Value`s traced once (`autograd.trace`) and compiled to array operations.
+
+    - `tape(*args)`: numbers (or lists of numbers) in, floats out; or NumPy arrays with the batch
+      on axis 0 (shape (B,) in place of a number, (B, n) of a list of n), arrays out: (B,) for a
+      Value, (B, m) for a list of m Values.
+    - `tape.value_and_grad(*args, accumulate=None)`: the value and d(result)/d(argument) for each
+      argument (per example in batch mode). `accumulate="sum"` or `"mean"` also adds the
+      parameters' gradients, summed or averaged over the batch, into their `.grad`.
+    - `outputs, pullback = tape.vjp(*args)`: the outputs, and a function from cotangents (the
+      outputs' form) to the gradients of sum(cotangents * outputs) (a list result too), as JAX's.
+    - `tape.parameters`: the Values `f` used without taking them as arguments (a model's weights),
+      read afresh at every call, so an optimizer step needs no new trace; `params=` passes their
+      values as an array instead. `tape.levels`: the compiled steps; `tape.draw()` draws them.
+
+    >>> from autograd import Value, trace
+    >>> w = Value(3.0)
+    >>> tape = trace(lambda x: w * x * x, 1.0)
+    >>> import numpy as np
+    >>> tape(np.array([1.0, 2.0]))
+    array([ 3., 12.])
+    >>> tape.value_and_grad(np.array([1.0, 2.0]), accumulate="sum")[1][0]
+    array([ 6., 12.])
+    >>> w.grad  # x**2 summed over the batch: 1 + 4
+    5.0
+    """
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.parameters: list[Value] = list(program.parameters)
+        self._local = threading.local()
+        build = compile_program(program)
+        self.levels: list[Level] = build.levels
+        self._steps = build.steps
+        self._phase_0 = sum(1 for level in build.levels if level.phase == 0)
+        self._sizes = (build.sizes[False], build.sizes[True])
+        self._outputs = [build.row[i] for i in program.outputs]
+        self._guards = [
+            (g, build.row[g.node], None if g.other_node is None else build.row[g.other_node])
+            for g in program.guards
+        ]
+        nodes = program.nodes
+        constants = [i for i, node in enumerate(nodes) if node.kind == "constant"]
+        self._constants = np.array([nodes[i].value for i in constants], dtype=float)
+        self._constant_rows = slice(len(self.parameters), len(self.parameters) + len(constants))
+        widths = [1 if shape is None else shape for shape in program.shapes]
+        self._argument_rows = np.cumsum([0, *widths]).tolist()
+
+    def __repr__(self) -> str:
+        args, outs = len(self.program.shapes), len(self.program.outputs)
+        return (
+            f"Tape({args} argument{'s' * (args != 1)} -> {outs} output{'s' * (outs != 1)}, "
+            f"{len(self.program.nodes)} nodes in {len(self.levels)} steps, "
+            f"{len(self.parameters)} parameters, {len(self._guards)} guards)"
+        )
+
+    # --- calls ------------------------------------------------------------------------------------
+    def __call__(self, *args: Any, params: np.ndarray | None = None) -> Any:
+        """The outputs for `args` (see the class docstring for the forms)."""
+        columns, batch, batched = self._arguments(args, "tape")
+        tables, _ = self._forward(columns, batch, batched, self._parameter_values(params), False)
+        return self._read_outputs(tables, batch, batched)
+
+    def value_and_grad(
+        self, *args: Any, accumulate: str | None = None, params: np.ndarray | None = None
+    ) -> tuple:
+        """(value, gradients): d(result)/d(argument) for each argument, as `autograd.grad` gives
+        them (per example in batch mode). `accumulate` adds the parameters' gradients ("sum" or
+        "mean" over the batch) into their `.grad`.
+        """
+        if not self.program.single:
+            raise TypeError(
+                "Tape.value_and_grad: f returned a list of Values; the gradient needs one Value "
+                "per example (use Tape.vjp with cotangents for a list)"
+            )
+        if accumulate not in (None, "sum", "mean"):
+            raise ValueError(
+                f"Tape.value_and_grad: accumulate must be 'sum', 'mean' or None, got {accumulate!r}"
+            )
+        columns, batch, batched = self._arguments(args, "Tape.value_and_grad")
+        if accumulate == "mean" and batch == 0:
+            raise ValueError("Tape.value_and_grad: accumulate='mean' over an empty batch")
+        outputs, pullback = self._vjp(columns, batch, batched, params)
+        found = pullback(np.ones(batch) if batched else 1.0)
+        if accumulate is not None:
+            scale = 1.0 / batch if accumulate == "mean" else 1.0
+            for parameter, g in zip(self.parameters, (found.parameters * scale).tolist()):
+                parameter.grad += g
+        return outputs, found.arguments
+
+    def vjp(self, *args: Any, params: np.ndarray | None = None) -> tuple[Any, Any]:
+        """The outputs, and `pullback(cotangents)`: the gradient of sum(cotangents * outputs)
+        with respect to each argument (per example) and to the parameters (summed over the batch),
+        as a `Cotangent`. Cotangents have the outputs' form: a number or a list per call, or an
+        array (B,) or (B, m). `pullback(cotangents, arguments=False)` skips the arguments'
+        gradients (`.arguments` is then None): only the parameters'. The forward pass runs once;
+        the pullback may be called many times, until the tape is called again.
+
+        >>> from autograd import trace
+        >>> outputs, pullback = trace(lambda x: [x * x, 3 * x], 1.0).vjp(2.0)
+        >>> outputs, pullback([1.0, 0.0]).arguments, pullback([0.0, 1.0]).arguments
+        ([4.0, 6.0], (4.0,), (3.0,))
+        """
+        columns, batch, batched = self._arguments(args, "Tape.vjp")
+        return self._vjp(columns, batch, batched, params)
+
+    # --- the work ---------------------------------------------------------------------------------
+    def _vjp(self, columns, batch, batched, params) -> tuple[Any, Any]:
+        tables, saved = self._forward(columns, batch, batched, self._parameter_values(params), True)
+        outputs = self._read_outputs(tables, batch, batched)
+        m = len(self._outputs)
+        buffers = self._local.buffers
+        generation = buffers[1]
+
+        def pullback(cotangents: Any, arguments: bool = True) -> Cotangent:
+            if buffers[1] != generation or self._local.buffers is not buffers:
+                raise RuntimeError(
+                    "pullback: the tape has been called again since this pullback's vjp, and its "
+                    "tables now hold that call's numbers; call tape.vjp again"
+                )
+            seeds = np.asarray(cotangents, dtype=float)
+            if seeds.size != m * batch:
+                form = f"({batch},)" if self.program.single else f"({batch}, {m})"
+                form = form if batched else ("a number" if self.program.single else f"{m} numbers")
+                raise ValueError(
+                    f"pullback: cotangents must be {form}, like the outputs; got {seeds.shape}"
+                )
+            seeds = seeds.reshape(batch, m).T if batched else seeds.reshape(m, 1)
+            return self._backward(tables, buffers[4:], saved, seeds, batch, batched, arguments)
+
+        return outputs, pullback
+
+    def _backward(self, tables, adjoints, saved, seeds, batch, batched, arguments) -> Cotangent:
+        adjoints[0].fill(0.0)
+        adjoints[1].fill(0.0)
+        adjoints = tuple(adjoints)
+        seeds = np.broadcast_to(seeds, (len(self._outputs), batch))
+        for (in_batch, row), seed in zip(self._outputs, seeds):
+            if in_batch:
+                adjoints[True][row] += seed
+            else:
+                adjoints[False][row] += seed.sum()
+        describe = _describe(batch, batched)
+        with np.errstate(all="ignore"):
+            for step, inputs in zip(reversed(self._steps), reversed(saved)):
+                step.backward(tables, adjoints, inputs, describe, arguments)
+        gradients = []
+        for a, shape in enumerate(self.program.shapes if arguments else ()):
+            block = adjoints[True][self._argument_rows[a] : self._argument_rows[a + 1]]
+            if batched:
+                gradients.append(block[0].copy() if shape is None else block.T.copy())
+            else:
+                gradients.append(float(block[0, 0]) if shape is None else block[:, 0].tolist())
+        found = tuple(gradients) if arguments else None
+        return Cotangent(found, adjoints[False][: len(self.parameters), 0].copy())
+
+    def _buffers(self, batch: int) -> list:
+        """This thread's tables for a batch size, reused from call to call: fresh arrays of this
+        size cost page faults that take longer than the work. A pullback checks its generation."""
+        found = getattr(self._local, "buffers", None)
+        if found is None or found[0] != batch:
+            shapes = [(self._sizes[0], 1), (self._sizes[1], batch)] * 2
+            found = self._local.buffers = [batch, 0, *(np.empty(shape) for shape in shapes)]
+        found[1] += 1
+        return found
+
+    def _forward(self, columns, batch, batched, parameters, keep) -> tuple:
+        buffers = self._buffers(batch)
+        static, rows = buffers[2], buffers[3]
+        static[: len(self.parameters), 0] = parameters
+        static[self._constant_rows, 0] = self._constants
+        for a, column in enumerate(columns):
+            rows[self._argument_rows[a] : self._argument_rows[a + 1]] = column
+        tables = (static, rows)
+        describe = _describe(batch, batched)
+        saved = []
+        with np.errstate(all="ignore"):
+            for number, step in enumerate(self._steps):
+                if number == self._phase_0:
+                    self._check_guards(tables, batch, batched)
+                inputs = step.forward(tables, describe)
+                if keep:
+                    saved.append(inputs)
+            if len(self._steps) == self._phase_0:
+                self._check_guards(tables, batch, batched)
+        return tables, saved
+
+    def _check_guards(self, tables: tuple, batch: int, batched: bool) -> None:
+        for guard, (in_batch, row), other in self._guards:
+            value = np.broadcast_to(tables[in_batch][row], (batch,))
+            decision = guard.decision
+            if decision.op in COMPARE:
+                if other is not None:
+                    against = np.broadcast_to(tables[other[0]][other[1]], (batch,))
+                else:
+                    against = np.full(batch, guard.other_number)
+                wrong = COMPARE[decision.op](value, against) != decision.result
+            else:
+                traced = decision.result
+                wrong = ~((value == traced) | (np.isnan(value) & (traced != traced)))
+            if wrong.any():
+                j = int(np.flatnonzero(wrong)[0])
+                compared = float(against[j]) if decision.op in COMPARE else None
+                example = j if batched else None
+                raise GuardError(_guard_message(decision, float(value[j]), example, compared))
+
+    def _read_outputs(self, tables: tuple, batch: int, batched: bool) -> Any:
+        found = [np.broadcast_to(tables[b][row], (batch,)) for b, row in self._outputs]
+        if not batched:
+            values = [float(v[0]) for v in found]
+            return values[0] if self.program.single else values
+        if self.program.single:
+            return found[0].copy()
+        return np.stack(found, axis=1) if found else np.empty((batch, 0))
+
+    def _parameter_values(self, params: np.ndarray | None) -> np.ndarray:
+        if params is None:
+            return np.fromiter((p.data for p in self.parameters), float, len(self.parameters))
+        params = np.asarray(params, dtype=float)
+        if params.shape != (len(self.parameters),):
+            raise ValueError(
+                f"tape: params must be an array of {len(self.parameters)} values (one per "
+                f"tape.parameters), got shape {params.shape}"
+            )
+        return params
+
+    def _arguments(self, args: tuple, caller: str) -> tuple[list, int, bool]:
+        """The arguments as columns of the batch table, the batch size, and whether batched."""
+        shapes = self.program.shapes
+        if len(args) != len(shapes):
+            raise TypeError(
+                f"{caller}: the traced function takes {len(shapes)} arguments, got {len(args)}"
+            )
+        arrays = [isinstance(a, np.ndarray) for a in args]
+        if any(arrays) and not all(arrays):
+            raise TypeError(f"{caller}: pass every argument as a NumPy array (a batch) or none")
+        if args and all(arrays):
+            return _batch_columns(args, shapes, caller)
+        columns = [
+            _scalar_column(arg, shape, position, caller)
+            for position, (arg, shape) in enumerate(zip(args, shapes))
+        ]
+        return columns, 1, False
+
+    def draw(self) -> Any:
+        """The steps as a graphviz.Digraph: one box per step, arrows from what feeds it."""
+        from autograd.viz import _import_graphviz
+
+        graph = _import_graphviz().Digraph("tape", graph_attr={"rankdir": "LR"})
+        sources = {s for level in self.levels for s in level.inputs if not s.startswith("step")}
+        for source in sorted(sources):
+            graph.node(source, source, shape="ellipse")
+        for level in self.levels:
+            plural = "s" * (level.nodes != 1)
+            text = f"step {level.index}: {level.rule}\\n{level.nodes} node{plural}, "
+            text += f"depth {level.depth}\\n{level.kind}"
+            style = {"style": "filled", "fillcolor": "#dbe8f6" if level.batched else "#eeeeee"}
+            graph.node(f"step {level.index}", text, shape="box", **style)
+            for source in level.inputs:
+                graph.edge(source, f"step {level.index}")
+        return graph
+
+
+def _batch_columns(args: tuple, shapes: list, caller: str) -> tuple[list, int, bool]:
+    batch = len(args[0])
+    columns = []
+    for position, (arg, shape) in enumerate(zip(args, shapes)):
+        expected = (batch,) if shape is None else (batch, shape)
+        if arg.shape != expected:
+            raise ValueError(
+                f"{caller}: argument {position} must have shape {expected} (the batch on axis 0, "
+                f"as traced), got {arg.shape}"
+            )
+        column = np.asarray(arg, dtype=float)
+        columns.append(column[None, :] if shape is None else column.T)
+    return columns, batch, True
+
+
+def _scalar_column(arg: Any, shape: int | None, position: int, caller: str) -> np.ndarray:
+    """One call's argument as a column: a number, or a list of `shape` numbers."""
+    is_list = isinstance(arg, (list, tuple))
+    entries = list(arg) if is_list else [arg]
+    numbers = all(isinstance(x, Real) and not isinstance(x, bool) for x in entries)
+    if is_list != (shape is not None) or len(entries) != (shape or 1) or not numbers:
+        expected = "a number" if shape is None else f"a list of {shape} numbers"
+        raise TypeError(
+            f"{caller}: argument {position} must be {expected} (as traced), got {arg!r:.80}"
+        )
+    return np.array(entries, dtype=float).reshape(-1, 1)
+
+
+def _describe(batch: int, batched: bool) -> Any:
+    if not batched:
+        return lambda flat: None
+    return lambda flat: f"example {flat % batch} of the batch"
+
+
+def _guard_message(decision, value: float, example: int | None, against: float | None) -> str:
+    where = f" for example {example} of the batch" if example is not None else ""
+    if against is not None:
+        return (
+            f"tape: the decision {decision.op!r} at {decision.where} was {decision.result} when "
+            f"f was traced, but{where} it is {not decision.result} (the Value is {value!r}, "
+            f"compared with {against!r}). A tape holds only the branch taken while tracing: write "
+            "the choice as a node (relu, abs, leaky_relu, max_values) so every input takes its "
+            "own, or trace f again at an input on this side"
+        )
+    return (
+        f"tape: {decision.op}() at {decision.where} read {decision.result!r} when f was traced, "
+        f"but{where} the Value is {value!r}. f turned the Value into a plain number, which a tape "
+        "cannot recompute: keep the computation on Values (comparisons are guarded; relu, abs, "
+        "max_values are nodes), or compute the number outside f and pass it as an argument"
+    )

@@ -1,0 +1,230 @@
+"""fit(..., compile=True) and evaluate(..., compile=True): eager training, through tapes."""
+
+import pytest
+
+from autograd import Value
+from nn import MLP, Module
+from nn.data import make_moons, make_spirals
+from nn.losses import binary_cross_entropy, cross_entropy, hinge, l1, l2, mse
+from nn.optim import SGD, AdaGrad, Adam, RMSProp, StepLR
+from nn.train import evaluate, fit
+
+pytest.importorskip("numpy")
+
+X, LABELS = make_moons(100, noise=0.1, seed=0)
+SIGNS = [2 * t - 1 for t in LABELS]
+
+CASES = {
+    "full-batch SGD, hinge + L2": (SGD, {"lr": 0.1}, hinge, SIGNS, None, lambda ps: 1e-4 * l2(ps)),
+    "mini-batch Adam, BCE": (Adam, {"lr": 0.01}, binary_cross_entropy, LABELS, 16, None),
+    "Nesterov, weight decay, L1": (
+        SGD,
+        {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3},
+        hinge,
+        SIGNS,
+        10,
+        lambda ps: 1e-4 * l1(ps),
+    ),
+    "RMSProp with momentum, mse": (RMSProp, {"lr": 0.01, "momentum": 0.5}, mse, SIGNS, 25, None),
+    "AdaGrad, stochastic": (AdaGrad, {"lr": 0.1}, binary_cross_entropy, LABELS, 1, None),
+}
+
+
+def gap(a, b) -> float:
+    """The largest difference between two models' parameters."""
+    return max(abs(p.data - q.data) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def train(compile, optimizer_class, options, loss, targets, batch_size, regularization, **more):
+    model = MLP(2, [16, 16, 1], seed=0)
+    optimizer = optimizer_class(model.parameters(), **options)
+    history = fit(
+        model, loss, optimizer, (X, targets), epochs=20, batch_size=batch_size, seed=0,
+        regularization=regularization, progress=False, compile=compile, **more,
+    )  # fmt: skip
+    return model, optimizer, history
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_same_seed_gives_the_same_weights_as_eager_training_after_20_epochs(case):
+    eager_model, _, eager = train(False, *CASES[case])
+    model, _, compiled = train(True, *CASES[case])
+    assert gap(eager_model, model) <= 1e-9
+    assert compiled.loss == pytest.approx(eager.loss, rel=1e-9, abs=1e-12)
+    assert eager.accuracy == compiled.accuracy
+
+
+def test_cross_entropy_with_class_indices_trains_as_eager():
+    X3, y3 = make_spirals(60, classes=3, seed=1)
+
+    def run(compile):
+        model = MLP(2, [12, 3], activation="tanh", seed=2)
+        optimizer = Adam(model.parameters(), lr=0.05)
+        scheduler = StepLR(optimizer, step_size=5, gamma=0.5)
+        history = fit(
+            model, cross_entropy, optimizer, (X3, y3), epochs=20, batch_size=8, seed=3,
+            scheduler=scheduler, progress=False, compile=compile,
+        )  # fmt: skip
+        return model, history
+
+    (eager_model, eager), (model, compiled) = run(False), run(True)
+    assert gap(eager_model, model) <= 1e-9
+    assert eager.accuracy == compiled.accuracy
+    assert evaluate(model, cross_entropy, (X3, y3), compile=True) == pytest.approx(
+        evaluate(model, cross_entropy, (X3, y3)), rel=1e-12
+    )
+
+
+def test_validation_and_early_stopping_pick_the_same_epoch_and_restore_the_same_weights():
+    Xv, yv = make_moons(40, noise=0.3, seed=5)
+    case = (Adam, {"lr": 0.05}, binary_cross_entropy, LABELS, 10, None)
+    extra = {"validation": (Xv, yv), "patience": 3}
+    eager_model, _, eager = train(False, *case, **extra)
+    model, _, compiled = train(True, *case, **extra)
+    assert eager.stopped_early and eager.best_epoch < 19
+    assert (eager.best_epoch, eager.stopped_early) == (compiled.best_epoch, compiled.stopped_early)
+    assert compiled.val_loss == pytest.approx(eager.val_loss, rel=1e-9)
+    assert gap(eager_model, model) <= 1e-9
+
+
+def test_after_compiled_training_the_optimizer_state_is_floats_and_eager_steps_carry_on():
+    case = (Adam, {"lr": 0.01}, binary_cross_entropy, LABELS, 16, None)
+    model, optimizer, _ = train(True, *case)
+    assert all(type(v) is float for v in optimizer._means)
+    assert all(type(p.grad) is float for p in model.parameters())
+    eager_model, eager_optimizer, _ = train(False, *case)
+    for m, opt in ((model, optimizer), (eager_model, eager_optimizer)):
+        fit(
+            m,
+            binary_cross_entropy,
+            opt,
+            (X, LABELS),
+            epochs=5,
+            batch_size=16,
+            seed=1,
+            progress=False,
+        )
+    assert gap(model, eager_model) <= 1e-9
+
+
+class PlainSGD:
+    """An optimizer that is not an nn.optim.Optimizer: only zero_grad() and step()."""
+
+    def __init__(self, params, lr):
+        self.params, self.lr = list(params), lr
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self):
+        for p in self.params:
+            p.data -= self.lr * p.grad
+
+
+def test_any_optimizer_with_zero_grad_and_step_trains_through_tapes_too():
+    eager_model, _, _ = train(False, PlainSGD, {"lr": 0.1}, hinge, SIGNS, 20, None)
+    model, _, _ = train(True, PlainSGD, {"lr": 0.1}, hinge, SIGNS, 20, None)
+    assert gap(eager_model, model) <= 1e-9
+
+
+def test_the_progress_bar_shows_as_in_eager_training(capsys):
+    model = MLP(2, [4, 1], seed=0)
+    fit(model, hinge, SGD(model.parameters(), lr=0.1), (X, SIGNS), epochs=3, compile=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "loss=" in err and "acc=" in err
+
+
+class Dropout(Module):
+    """Named as nn's dropout module will be: random masks per example while training."""
+
+    def __init__(self):
+        self.training = True
+
+    def forward(self, x):
+        return x
+
+
+class Noisy(Module):
+    tape_unsupported = "adds fresh noise to every example"
+
+    def forward(self, x):
+        return x
+
+
+class Wrapped(Module):
+    def __init__(self, inner):
+        self.inner = [inner]
+        self.body = MLP(2, [3, 1], seed=0)
+
+    def forward(self, x):
+        return self.body(self.inner[0](x))
+
+
+@pytest.mark.parametrize("inner, reason", [(Dropout(), "random mask"), (Noisy(), "fresh noise")])
+def test_modules_a_tape_cannot_run_yet_are_refused_rather_than_run_wrongly(inner, reason):
+    model = Wrapped(inner)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    expected = f"{type(inner).__name__} .*{reason}.*compile=False"
+    with pytest.raises(NotImplementedError, match=expected):
+        fit(model, hinge, optimizer, (X, SIGNS), epochs=1, progress=False, compile=True)
+
+
+def test_evaluate_runs_the_model_in_eval_mode_where_dropout_passes_its_input_through():
+    model = Wrapped(Dropout())  # training, until evaluate puts the model in eval mode
+    eager = evaluate(model, hinge, (X, SIGNS))
+    assert evaluate(model, hinge, (X, SIGNS), compile=True) == pytest.approx(eager, rel=1e-12)
+    assert model.inner[0].training
+    with pytest.raises(NotImplementedError, match="Noisy .*fresh noise"):
+        evaluate(Wrapped(Noisy()), hinge, (X, SIGNS), compile=True)
+
+
+def test_dropout_in_evaluation_mode_is_run():
+    dropout = Dropout()
+    dropout.training = False
+    model = Wrapped(dropout)
+    eager = evaluate(model, hinge, (X, SIGNS))
+    assert evaluate(model, hinge, (X, SIGNS), compile=True) == pytest.approx(eager, rel=1e-12)
+
+
+def test_a_model_that_reads_its_weights_as_numbers_is_refused_when_compiling():
+    class Thresholded(Module):
+        def __init__(self):
+            self.w = Value(0.5)
+
+        def forward(self, x):
+            return self.w * x[0] * (x[1] * x[1]).data  # a number read from the data
+
+    model = Thresholded()
+    optimizer = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="computed from the data"):
+        fit(model, hinge, optimizer, (X, SIGNS), epochs=1, progress=False, compile=True)
+
+
+def test_validation_after_every_epoch_reuses_the_tapes_instead_of_tracing_again(monkeypatch):
+    import nn.compiled
+
+    traced = []
+    real_trace = nn.compiled.trace
+
+    def counting_trace(f, *args, **options):
+        traced.append(f)
+        return real_trace(f, *args, **options)
+
+    monkeypatch.setattr(nn.compiled, "trace", counting_trace)
+    Xv, yv = make_moons(30, noise=0.3, seed=6)
+
+    def traces_in(epochs):
+        traced.clear()
+        model = MLP(2, [8, 1], seed=0)
+        optimizer = Adam(model.parameters(), lr=0.01)
+        history = fit(model, binary_cross_entropy, optimizer, (X, LABELS), epochs=epochs,
+                      batch_size=20, validation=(Xv, yv), progress=False, compile=True)  # fmt: skip
+        assert len(history.val_loss) == epochs
+        return len(traced), model, history
+
+    once, _, _ = traces_in(1)
+    again, model, history = traces_in(6)
+    assert again == once  # no epoch after the first traced anything
+    eager = evaluate(model, binary_cross_entropy, (Xv, yv))
+    assert (history.val_loss[-1], history.val_accuracy[-1]) == pytest.approx(eager, rel=1e-12)
