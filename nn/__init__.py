@@ -1,7 +1,8 @@
 """chainrule's nn: micrograd-style neural networks on the autograd engine, and PyTorch-style layers.
 
 Losses, optimisers, datasets and the training loop live in `nn.losses`, `nn.optim`, `nn.data`
-and `nn.train`.
+and `nn.train`. `to_torch`, `from_torch` and `export_onnx` move models to and from PyTorch and
+to ONNX; they import PyTorch or onnx when called, so `import nn` needs neither.
 
 >>> from nn import MLP
 >>> model = MLP(2, [4, 1], seed=0)
@@ -14,10 +15,12 @@ from nn.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softpl
 from nn.dropout import Dropout
 from nn.embedding import Embedding
 from nn.init import INITIALIZERS, he_normal, initializer, uniform, xavier_uniform
+from nn.interop import from_torch, to_torch
 from nn.layers import ACTIVATIONS, MLP, Layer, Neuron
 from nn.linear import Linear, Sequential
 from nn.module import Module
 from nn.norm import BatchNorm1d
+from nn.onnx_export import export_onnx
 from nn.recurrent import GRUCell, LSTMCell, RNNCell
 from nn.rnn import GRU, LSTM, RNN
 
@@ -47,8 +50,11 @@ __all__ = [
     "Sigmoid",
     "Softplus",
     "Tanh",
+    "export_onnx",
+    "from_torch",
     "he_normal",
     "initializer",
+    "to_torch",
     "uniform",
     "xavier_uniform",
 ]

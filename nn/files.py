@@ -33,8 +33,19 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "
     >>> open(path).read(), os.listdir(os.path.dirname(path))
     ('second\\n', ['notes.txt'])
     """
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `path` as `atomic_write_text` writes text: all of it or nothing.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.onnx")
+    >>> atomic_write_bytes(path, b"ONNX")
+    >>> open(path, "rb").read()
+    b'ONNX'
+    """
     target = Path(path)
-    data = text.encode(encoding)
     # The name is chosen before the file exists, so the cleanup below knows it whenever an
     # interruption arrives; O_EXCL refuses to reuse a name another writer is using.
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")

@@ -1,4 +1,5 @@
-"""Shared hypothesis strategies: points in each operation's domain, random expression graphs.
+"""Shared hypothesis strategies: points in each operation's domain, random expression graphs,
+random nn models.
 
 A graph is drawn as plain data (`Graph`), so the same graph can be built from `Value`s, evaluated
 for finite differences, or rebuilt in another engine (PyTorch) by passing `build` other functions.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,25 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from autograd import Value, dot, no_grad, sum_values
+from nn import (
+    ACTIVATIONS,
+    GELU,
+    MLP,
+    BatchNorm1d,
+    Dropout,
+    Identity,
+    Layer,
+    LeakyReLU,
+    Linear,
+    Module,
+    Neuron,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softplus,
+    Tanh,
+)
 
 
 # --- points inside each operation's domain --------------------------------------------------------
@@ -246,3 +267,98 @@ def graphs_with_points(draw: st.DrawFn, max_inputs: int = 3, max_steps: int = 10
     xs = draw(st.lists(reals(-2.0, 2.0), min_size=graph.n_inputs, max_size=graph.n_inputs))
     assume(all(math.isfinite(d) and abs(d) <= LIMIT for d in evaluate(graph, xs)))
     return graph, xs
+
+
+# --- random nn models -----------------------------------------------------------------------------
+ACTIVATION_NAMES = sorted(name for name in ACTIVATIONS if name != "linear") + ["linear"]
+small_sizes = st.integers(1, 4)
+model_seeds = st.integers(0, 2**16)
+
+
+def activation_modules(name: str, negative_slope: float = 0.2) -> Module:
+    """The activation module for a name of `nn.ACTIVATIONS` ("linear": Identity)."""
+    modules = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "softplus": Softplus, "silu": SiLU}
+    modules |= {"gelu": GELU, "linear": Identity}
+    return LeakyReLU(negative_slope) if name == "leaky_relu" else modules[name]()
+
+
+@st.composite
+def micrograd_networks(draw: st.DrawFn, nin: int, min_outputs: int = 1) -> Module:
+    """An MLP, a Layer or (when one output may do) a Neuron reading `nin` features."""
+    names = st.sampled_from(ACTIVATION_NAMES)
+    kind = draw(st.sampled_from(["MLP", "Layer", "Neuron"][: 3 if min_outputs == 1 else 2]))
+    rng = random.Random(draw(model_seeds))
+    if kind == "Neuron":
+        return Neuron(nin, activation=draw(names), rng=rng)
+    if kind == "Layer":
+        return Layer(nin, draw(st.integers(min_outputs, 4)), activation=draw(names), rng=rng)
+    nouts = draw(st.lists(small_sizes, min_size=0, max_size=2))
+    nouts.append(draw(st.integers(min_outputs, 4)))
+    per_layer = st.lists(names, min_size=len(nouts), max_size=len(nouts))
+    activation = draw(st.one_of(names, per_layer))
+    return MLP(nin, nouts, activation=activation, seed=draw(model_seeds))
+
+
+@st.composite
+def sequentials(
+    draw: st.DrawFn, nin: int, dropout_ps: tuple[float, ...], depth: int = 0
+) -> tuple[Module, int]:
+    """A Sequential of layers reading `nin` features, and how many it writes."""
+    parts, width = [], nin
+    for _ in range(draw(st.integers(1 if depth else 0, 4))):
+        kind = draw(st.sampled_from(["Linear", "activation", "Dropout", "BatchNorm1d", "network"]))
+        if kind == "Linear":
+            out = draw(small_sizes)
+            parts.append(Linear(width, out, draw(st.booleans()), seed=draw(model_seeds)))
+            width = out
+        elif kind == "activation":
+            parts.append(activation_modules(draw(st.sampled_from(ACTIVATION_NAMES))))
+        elif kind == "Dropout":
+            parts.append(Dropout(draw(st.sampled_from(dropout_ps))))
+        elif kind == "BatchNorm1d":
+            momentum = draw(st.sampled_from([0.1, 0.5, None]))
+            parts.append(BatchNorm1d(width, momentum=momentum, affine=draw(st.booleans())))
+        elif depth == 0 and draw(st.booleans()):
+            inner, width = draw(sequentials(width, dropout_ps, depth + 1))
+            parts.append(inner)
+        else:  # a micrograd network inside: at least two outputs, so it still gives a list
+            network = draw(micrograd_networks(width, min_outputs=2))
+            width = network.nouts[-1] if isinstance(network, MLP) else network.nout
+            parts.append(network)
+    return Sequential(*parts), width
+
+
+@st.composite
+def feed_forward_models(
+    draw: st.DrawFn, dropout_ps: tuple[float, ...] = (0.0, 0.5)
+) -> tuple[Module, int]:
+    """A feed-forward nn model (a micrograd network, a Sequential or one layer) and the number
+    of features it reads, its weights and batch-norm statistics drawn away from their starts."""
+    nin = draw(small_sizes)
+    kind = draw(st.sampled_from(["network", "Sequential", "Linear", "activation"]))
+    if kind == "network":
+        model: Module = draw(micrograd_networks(nin))
+    elif kind == "Sequential":
+        model = draw(sequentials(nin, dropout_ps))[0]
+    elif kind == "Linear":
+        model = Linear(nin, draw(small_sizes), draw(st.booleans()), seed=draw(model_seeds))
+    else:
+        model = activation_modules(draw(st.sampled_from(ACTIVATION_NAMES)))
+    return randomized(model, random.Random(draw(model_seeds))), nin
+
+
+def randomized(model: Module, rng: random.Random) -> Module:
+    """`model` with every parameter in [-1.5, 1.5] and its batch-norm statistics moved too."""
+    for parameter in model.parameters():
+        parameter.data = rng.uniform(-1.5, 1.5)
+    for module in model.modules():
+        if isinstance(module, BatchNorm1d):
+            module.running_mean = [rng.uniform(-1.0, 1.0) for _ in module.running_mean]
+            module.running_var = [rng.uniform(0.3, 2.0) for _ in module.running_var]
+            module.num_batches_tracked = rng.randrange(10)
+    return model
+
+
+def outputs_of(output: Any) -> list[Any]:
+    """A model's output for one example as a list: a bare Value (one neuron) becomes [Value]."""
+    return output if isinstance(output, list) else [output]

@@ -46,6 +46,7 @@ def test_the_tutorials_are_there():
         "05_sequences.ipynb",
         "06_regularisation.ipynb",
         "07_compiled.ipynb",
+        "08_beyond_chainrule.ipynb",
         "09_the_1986_experiments.ipynb",
         "10_the_seeds_derivations.ipynb",
     ]

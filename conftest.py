@@ -1,0 +1,41 @@
+"""Doctests and notebooks that need an optional extra skip, naming it, where it is missing.
+
+(Test files skip themselves with `pytest.importorskip`.) `nn/torch_modules.py` imports torch
+itself, so without torch it is not collected at all; the other modules import their extra only
+inside functions, so their examples are skipped one by one, as is a notebook that imports one.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+# The packages each module's examples or each notebook imports, and the extras that install them.
+NEEDS = {
+    "notebooks/08_beyond_chainrule.ipynb": ["torch", "onnx", "onnxruntime"],
+    "nn/interop.py": ["torch"],
+    "nn/torch_modules.py": ["torch"],
+    "nn/torch_structure.py": ["torch"],
+    "nn/onnx_export.py": ["onnx", "onnxruntime"],
+    "nn/onnx_graph.py": ["onnx"],
+    "nn/onnx_recurrent.py": ["onnx"],
+}
+EXTRAS = {"torch": "torch", "onnx": "onnx", "onnxruntime": "onnx"}
+
+
+def _missing(packages: list[str]) -> list[str]:
+    return [package for package in packages if importlib.util.find_spec(package) is None]
+
+
+collect_ignore = ["nn/torch_modules.py"] if _missing(["torch"]) else []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    path = Path(str(item.path)).resolve()
+    name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else ""
+    missing = _missing(NEEDS.get(name, []))
+    if missing:
+        extras = sorted({EXTRAS[package] for package in missing})
+        installs = " ".join(f'"chainrule[{extra}]"' for extra in extras)
+        pytest.skip(f"needs {', '.join(missing)}: pip install {installs}")
