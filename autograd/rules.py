@@ -11,12 +11,17 @@ higher derivatives). A rule whose local derivatives are piecewise constant says 
 Operations that take a number besides their inputs (``x ** 3``, ``2 ** x``) get that number
 as an extra argument after the inputs; `Rule.bind` stores it for the `Value` path.
 
-Array forms. A tape (`autograd.trace`) runs every rule on NumPy arrays, a whole level of nodes
-times a whole batch in one call. Most formulas run unchanged on arrays (``x * y``, ``1.0 - out *
-out``) and the helpers below (`sigmoid_of`, `exp_of`, ...) dispatch on arrays too. Where a float
-form branches (``0.0 if x <= 0.0 else x``) or calls `math`, the rule carries `array_forward` and/or
-`array_derivatives`: the same formula with `np.where` and NumPy's functions, taking the NumPy module
-as its first argument so this module never imports NumPy. A rule whose float form can raise (the
+Array forms. A tape (`autograd.trace`) runs every rule on NumPy arrays or PyTorch tensors, a
+whole level of nodes times a whole batch in one call. Most formulas run unchanged on arrays (``x *
+y``, ``1.0 - out * out``) and the helpers below (`sigmoid_of`, `exp_of`, ...) dispatch on arrays
+too. Where a float form branches (``0.0 if x <= 0.0 else x``) or calls `math`, the rule carries
+`array_forward` and/or `array_derivatives`: the same formula with `np.where` and the array
+library's functions, taking its namespace as the first argument `np` (the NumPy module, or
+`autograd.torch_backend`'s namespace for tensors), so this module imports neither. They call only
+functions of the namespace, never an array's methods, and only these, named as in NumPy and the
+Python array API standard: abs, arange, argmax, astype, broadcast_to, cos, exp, isfinite, log,
+log1p, max, maximum, ones_like, sin, sqrt, sum, tanh, trunc, where, and the constants inf and nan
+(`erf` where the namespace has one). A rule whose float form can raise (the
 `math` module's domain errors, overflow, division by zero) says so with `raises=True`; its array
 form returns a non-finite number there (an array form marks a domain error that NumPy computes
 finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.arrays` runs the float form
@@ -92,7 +97,10 @@ def _sigmoid_array(np: Any, x: Any) -> Any:
 
 
 def _erf_array(np: Any, x: Any) -> Any:
-    # NumPy has no erf: math.erf entry by entry (gelu and erf are rare in a tape, and exact)
+    erf = getattr(np, "erf", None)  # PyTorch has one, and so its namespace
+    if erf is not None:
+        return erf(x)
+    # NumPy has none: math.erf entry by entry (gelu and erf are rare in a tape, and exact)
     return np.frompyfunc(math.erf, 1, 1)(x).astype(float)
 
 
@@ -105,7 +113,8 @@ def _numpy() -> Any:
 def _either(
     float_fn: Callable[[float], float], method: str, array_fn: Callable[[Any, Any], Any]
 ) -> Callable[[Any], Any]:
-    """`float_fn` on a number, the `Value` method on a Value, `array_fn` on a NumPy array."""
+    """`float_fn` on a number, the method of that name on a Value or a PyTorch tensor (both have
+    .exp(), .sigmoid(), .erf(), ...), `array_fn` on a NumPy array."""
 
     def apply(x):
         if isinstance(x, (int, float)):
@@ -320,7 +329,7 @@ SIGMOID = Rule(
 RELU = Rule(
     "relu", "ReLU", lambda x: 0.0 if x <= 0.0 else x, lambda out, x: (1.0 if x > 0 else 0.0,), True,
     array_forward=lambda np, x: np.maximum(x, 0.0),  # NaN stays NaN, as 0.0 if nan <= 0.0 else x
-    array_derivatives=lambda np, out, x: ((x > 0.0).astype(float),),
+    array_derivatives=lambda np, out, x: (np.astype(x > 0.0, x.dtype),),
 )  # fmt: skip
 # d/dx leaky_relu(x) = 1 for x > 0, else alpha
 LEAKY_RELU = Rule(
@@ -372,7 +381,7 @@ def _first_max_one_hot(out, *xs):
 
 def _first_max_one_hot_array(np, out, xs):
     first = np.argmax(xs == out[..., None, :], axis=-2)
-    return ((np.arange(xs.shape[-2])[:, None] == first[..., None, :]).astype(float),)
+    return (np.astype(np.arange(xs.shape[-2])[:, None] == first[..., None, :], xs.dtype),)
 
 
 # n-ary nodes: one node with many parents, so a sum or a neuron's dot product costs one node.
@@ -381,14 +390,14 @@ def _first_max_one_hot_array(np, out, xs):
 # d(x1 + ... + xn)/dxi = 1
 SUM = Rule(
     "sum", "sum", lambda *xs: math.fsum(xs), lambda out, *xs: (1.0,) * len(xs), True,
-    array_forward=lambda np, xs: xs.sum(axis=-2),
+    array_forward=lambda np, xs: np.sum(xs, axis=-2),
     array_derivatives=lambda np, out, xs: (np.ones_like(xs),),
     raises=True, stacked=True,
 )  # fmt: skip
 # d(w . x)/dwi = xi and d(w . x)/dxi = wi; the inputs are the weights, then the values
 DOT = Rule(
     "dot", "dot", _dot, lambda out, *wx: wx[len(wx) // 2 :] + wx[: len(wx) // 2],
-    array_forward=lambda np, w, x: (w * x).sum(axis=-2),
+    array_forward=lambda np, w, x: np.sum(w * x, axis=-2),
     array_derivatives=lambda np, out, w, x: (x, w),
     raises=True, stacked=True,
 )  # fmt: skip
@@ -401,7 +410,7 @@ DOT_CONSTANT = Rule(
     lambda *weights_then_c: _dot(*weights_then_c[:-1], *weights_then_c[-1]),
     lambda out, *weights_then_c: weights_then_c[-1],
     constant_locals=True,
-    array_forward=lambda np, w, c: (w * c).sum(axis=-2),
+    array_forward=lambda np, w, c: np.sum(w * c, axis=-2),
     array_derivatives=lambda np, out, w, c: (np.broadcast_to(c, w.shape),),
     raises=True,
     stacked=True,
@@ -410,7 +419,7 @@ DOT_CONSTANT = Rule(
 # maximum takes the whole derivative, as a subgradient; Python's max() picks the same entry.
 MAX = Rule(
     "max", "max", lambda *xs: max(xs), _first_max_one_hot, True,
-    array_forward=lambda np, xs: xs.max(axis=-2),
+    array_forward=lambda np, xs: np.max(xs, axis=-2),
     array_derivatives=_first_max_one_hot_array,
     raises=True, stacked=True,
 )  # fmt: skip
