@@ -21,7 +21,8 @@ library's functions, taking its namespace as the first argument `np` (the NumPy 
 functions of the namespace, never an array's methods, and only these, named as in NumPy and the
 Python array API standard: abs, arange, argmax, astype, broadcast_to, cos, exp, isfinite, log,
 log1p, max, maximum, ones_like, sin, sqrt, sum, tanh, trunc, where, and the constants inf and nan
-(`erf` where the namespace has one). A rule whose float form can raise (the
+(`erf` where the namespace has one), in the standard's sense (`where` with at least one array,
+`argmax` of numbers, `arange` on the data's device). A rule whose float form can raise (the
 `math` module's domain errors, overflow, division by zero) says so with `raises=True`; its array
 form returns a non-finite number there (an array form marks a domain error that NumPy computes
 finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.arrays` runs the float form
@@ -303,7 +304,7 @@ NEG = Rule("neg", "-", lambda x: -x, lambda out, x: _MINUS_ONE, constant_locals=
 # d|x|/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)
 ABS = Rule(
     "abs", "abs", abs, lambda out, x: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), True,
-    array_derivatives=lambda np, out, x: (np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)),),
+    array_derivatives=lambda np, out, x: (np.astype(x > 0, x.dtype) - np.astype(x < 0, x.dtype),),
 )  # fmt: skip
 EXP = Rule(  # d/dx e**x = e**x
     "exp", "exp", _exp, lambda out, x: (out,), raises=True, array_forward=lambda np, x: np.exp(x)
@@ -380,8 +381,9 @@ def _first_max_one_hot(out, *xs):
 
 
 def _first_max_one_hot_array(np, out, xs):
-    first = np.argmax(xs == out[..., None, :], axis=-2)
-    return (np.astype(np.arange(xs.shape[-2])[:, None] == first[..., None, :], xs.dtype),)
+    first = np.argmax(np.astype(xs == out[..., None, :], xs.dtype), axis=-2)
+    position = np.arange(xs.shape[-2], device=xs.device)[:, None]
+    return (np.astype(position == first[..., None, :], xs.dtype),)
 
 
 # n-ary nodes: one node with many parents, so a sum or a neuron's dot product costs one node.

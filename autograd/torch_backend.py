@@ -38,34 +38,18 @@ class TorchNamespace:
     tanh = torch.tanh
     trunc = torch.trunc
     erf = torch.special.erf
+    where = torch.where  # at least one of its two values is an array (see autograd.rules)
+    sum = torch.sum  # torch's reductions take NumPy's axis= for their dim=
+    max = torch.amax  # NaN propagates, as in np.max
+    argmax = torch.argmax  # the first maximum, as NumPy's
 
     def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
         self.device, self.dtype = device, dtype
-
-    def where(self, condition: torch.Tensor, x: Any, y: Any) -> torch.Tensor:
-        found = torch.where(condition, x, y)
-        # two numbers give torch's default dtype (float32): the table's instead
-        return (
-            found
-            if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor)
-            else found.to(self.dtype)
-        )
 
     def maximum(self, x: torch.Tensor, y: Any) -> torch.Tensor:
         if isinstance(y, torch.Tensor):
             return torch.maximum(x, y)
         return torch.clamp_min(x, y)  # NaN stays NaN, as in np.maximum
-
-    def sum(self, x: torch.Tensor, axis: int) -> torch.Tensor:
-        return torch.sum(x, dim=axis)
-
-    def max(self, x: torch.Tensor, axis: int) -> torch.Tensor:
-        return torch.amax(x, dim=axis)  # NaN propagates, as in np.max
-
-    def argmax(self, x: torch.Tensor, axis: int) -> torch.Tensor:
-        if x.dtype == torch.bool:  # torch's argmax takes no booleans; the first maximum either way
-            x = x.to(torch.uint8)
-        return torch.argmax(x, dim=axis)
 
     def astype(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return x.to(dtype)
@@ -75,8 +59,8 @@ class TorchNamespace:
             x = torch.as_tensor(x, dtype=self.dtype, device=self.device)
         return torch.broadcast_to(x, shape)
 
-    def arange(self, n: int) -> torch.Tensor:
-        return torch.arange(n, device=self.device)
+    def arange(self, n: int, device: torch.device) -> torch.Tensor:
+        return torch.arange(n, device=device)
 
 
 class TorchBackend:

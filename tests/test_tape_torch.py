@@ -17,6 +17,10 @@ from nn.losses import cross_entropy
 np = pytest.importorskip("numpy")
 torch = pytest.importorskip("torch")
 
+NO_CUDA = "no CUDA device here (torch.cuda.is_available() is False)"
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
+
 # float32 keeps 24 bits (6e-8 relative): a graph of up to ten rules loses some of them, as the
 # float64 comparison loses a few of its 53, and more where it is ill-conditioned (cos(138) moves
 # by 138 * 6e-8 when its argument is rounded): the float32 test keeps to graphs whose numbers stay
@@ -41,17 +45,19 @@ def random_batch(data, n_inputs):
     return points, columns
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(case=graphs_with_points(), data=st.data())
-def test_a_tape_on_float64_tensors_equals_the_eager_engine_and_the_numpy_tape(case, data):
+def test_a_tape_on_float64_tensors_equals_the_eager_engine_and_the_numpy_tape(device, case, data):
     graph, xs = case
     tape = traced(graph, xs)
     points, columns = random_batch(data, len(xs))
     expected = [eager(graph, point) for point in points]
     assume(all(math.isfinite(s) and s < 1e6 for _, _, s in expected))
-    values, gradients = tape.value_and_grad(*map(torch.from_numpy, columns))
+    values, gradients = tape.value_and_grad(*(torch.tensor(c, device=device) for c in columns))
     on_numpy, gradients_on_numpy = tape.value_and_grad(*columns)
     assert type(values) is torch.Tensor and values.dtype == torch.float64
+    assert values.device.type == device and all(g.device.type == device for g in gradients)
     assert values.shape == (len(points),) and all(g.shape == (len(points),) for g in gradients)
     for j, (value, gradient, scale) in enumerate(expected):
         assert agree(float(values[j]), value, scale)
@@ -195,3 +201,23 @@ def test_arguments_must_all_be_tensors_of_float64_or_float32_on_one_device():
     assert tape(torch.ones(2), torch.tensor([1, 2])).dtype == torch.float32
     assert tape(torch.tensor([1, 2]), torch.tensor([3, 4])).dtype == torch.float64
     assert tape(torch.ones(2), torch.ones(2, dtype=torch.float64)).dtype == torch.float64
+
+
+@needs_cuda
+def test_a_model_on_a_cuda_device_equals_the_numpy_tape_and_raises_and_guards_as_on_the_cpu():
+    model = MLP(3, [8, 4], seed=0)
+    tape = trace(lambda x: cross_entropy([model(x)], [2]), [0.1, 0.2, 0.3])
+    X = np.random.default_rng(0).normal(size=(64, 3))
+    model.zero_grad()
+    losses, (dX,) = tape.value_and_grad(X, accumulate="sum")
+    on_numpy = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    found, (dX_found,) = tape.value_and_grad(torch.tensor(X, device="cuda"), accumulate="sum")
+    assert found.device.type == "cuda" and dX_found.device.type == "cuda"
+    assert np.allclose(found.cpu().numpy(), losses, rtol=1e-12, atol=1e-14)
+    assert np.allclose(dX_found.cpu().numpy(), dX, rtol=1e-12, atol=1e-14)
+    assert np.allclose([p.grad for p in model.parameters()], on_numpy, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match=r"log\(0.0\).*\(example 1 of the batch\)"):
+        trace(lambda x: x.log(), 1.0)(torch.tensor([1.0, 0.0], device="cuda"))
+    with pytest.raises(GuardError, match="for example 1 of the batch"):
+        trace(branchy, 1.0)(torch.tensor([1.0, 0.0], device="cuda"))
