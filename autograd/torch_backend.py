@@ -10,6 +10,25 @@ PyTorch never raises on a domain error either, so the rechecks of `autograd.arra
 NumPy: a tensor's non-finite entries are computed again by the rule's float form, which raises
 the eager engine's exception naming the example. In float32 a result beyond float32's range
 becomes an infinity, as in PyTorch, where the eager engine (float64) would give a number.
+
+Why a module per library rather than one code path through `array-api-compat`. The Python array
+API standard names the functions an array library should have; NumPy 2.1 and later follow it in
+their main namespace, and `array-api-compat` wraps PyTorch (and CuPy, Dask, ...) into namespaces
+that do. The rules' array forms are written in its names, so they run on any such namespace, and
+that was tried: with `array_api_compat.torch` in place of `TorchNamespace`, every PyTorch test
+passes (`tests/test_tape_torch.py`, `tests/test_arrays_torch.py`). What the trial broke first
+showed where the rules had leaned on NumPy, and they no longer do: `argmax` of booleans (PyTorch
+refuses it), `where` of two numbers (PyTorch makes the result float32, its default, inside a
+float64 tape) and `arange` without a device (the default device, not the data's: a GPU tape would
+have failed). But the standard covers only the rules. A tape also writes its tables in place,
+reads strided views of them, adds repeated rows with a scatter-add, silences NumPy's warnings and
+reads single entries back for the rechecks: none of that is in the standard, so this module would
+exist either way, and the namespace part of it is a dozen aliases and four small functions. Nor
+is compat's namespace faster: SPEED. So chainrule writes each backend (NumPy's is
+`autograd.arrays.NumpyBackend`, passing the NumPy module itself to the rules) and needs no extra
+dependency; another library with mutable arrays would take one more module like this one. (JAX's
+arrays are immutable: a tape that writes its tables in place cannot run on them through any
+namespace.) `python benchmarks/tape_backends.py --compat` measures both namespaces.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """One traced program on each array backend: a tape's forward and backward on NumPy arrays and on
 PyTorch tensors (float64 and float32; a CUDA device where there is one).
 
-    python benchmarks/tape_backends.py            # milliseconds per value_and_grad, median of 7
+    python benchmarks/tape_backends.py            # milliseconds per training call, median of 7
     python benchmarks/tape_backends.py --compat   # also with array-api-compat's namespaces
 
 Two tapes: MLP(2, [16, 16, 1]) (mlp_step's model) at batch 100 and 1,000, and MLP(784, [128, 10])
-with cross-entropy at batch 256. Each call reads the parameters, runs the steps forward and
-backward and adds the parameters' gradients into `.grad`, as a training step does. One thread
+with cross-entropy at batch 256. Each call is what a training step asks of a tape: `tape.vjp`
+(reading the parameters, running the steps forward) and its pullback for the parameters'
+gradients only (`arguments=False`), as `fit(compile=True)` does. One thread
 each for NumPy's BLAS and PyTorch, as in the vectorised rows of run.py. With `--compat`, the rules'
 array forms get `array_api_compat.numpy` / `array_api_compat.torch` in place of the NumPy module
 and `autograd.torch_backend.TorchNamespace`: the measurement behind the choice recorded there.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import checkout  # noqa: F401  (first: makes `autograd` and `nn` this checkout's)
 from measure import alternate, median
@@ -92,13 +94,18 @@ def use_namespace(swap: tuple | None) -> None:
             backend.xp = namespace
 
 
-def timed(tape, X, calls: int, swap: tuple | None, sync) -> float:
+def training_call(tape, X, seeds) -> Any:
+    outputs, pullback = tape.vjp(X)
+    return pullback(seeds, arguments=False).parameters
+
+
+def timed(tape, X, seeds, calls: int, swap: tuple | None, sync) -> float:
     use_namespace(swap)
-    tape.value_and_grad(X, accumulate="mean")  # the first call makes the tables and moved steps
+    training_call(tape, X, seeds)  # the first call makes the tables and the moved steps
     sync()
     start = time.perf_counter()
     for _ in range(calls):
-        tape.value_and_grad(X, accumulate="mean")
+        training_call(tape, X, seeds)
     sync()
     return (time.perf_counter() - start) / calls
 
@@ -108,19 +115,25 @@ def main() -> None:
     parser.add_argument("--compat", action="store_true", help="also time array-api-compat")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
+    import numpy as np
     import torch
 
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     columns = backends(args.compat)
-    print("ms per tape.value_and_grad (median of", args.repeats, "samples)")
+    print(f"ms per training call of a tape (vjp and pullback), median of {args.repeats}")
     print(f"{'':46}" + "".join(f"{name:>24}" for name in columns))
     with single_threaded():
         for label, (tape, X, calls) in tapes().items():
             inputs = {name: make(X) for name, (make, _) in columns.items()}
+            seeds = {name: make(np.ones(len(X))) for name, (make, _) in columns.items()}
             for name, (_, swap) in columns.items():  # warm each backend before timing any
-                timed(tape, inputs[name], 1, swap, sync)
+                timed(tape, inputs[name], seeds[name], 1, swap, sync)
             cases = {
-                name: (lambda t=tape, X=inputs[name], c=calls, s=swap: timed(t, X, c, s, sync))
+                name: (
+                    lambda t=tape, X=inputs[name], S=seeds[name], c=calls, s=swap: timed(
+                        t, X, S, c, s, sync
+                    )
+                )
                 for name, (_, swap) in columns.items()
             }
             samples = alternate(cases, args.repeats)
