@@ -83,11 +83,11 @@ class Rows:
         """table[rows] += contributions, a repeated row receiving every one of its shares."""
         if self.rounds is None:
             if type(self.index) is slice:
-                table[self.index] += contributions.reshape(len(self.flat), -1)
+                table[self.index] += contributions.reshape(self.flat.shape[0], -1)
             else:
                 self.take(table)[...] += contributions.reshape(*self.shape, -1)
             return
-        contributions = contributions.reshape(len(self.flat), contributions.shape[-1])
+        contributions = contributions.reshape(self.flat.shape[0], contributions.shape[-1])
         if type(self.rounds) is str:
             self.backend.add_at(table, self.flat, contributions)
         elif len(self.rounds) == 1:
