@@ -16,13 +16,13 @@ whole level of nodes times a whole batch in one call. Most formulas run unchange
 y``, ``1.0 - out * out``) and the helpers below (`sigmoid_of`, `exp_of`, ...) dispatch on arrays
 too. Where a float form branches (``0.0 if x <= 0.0 else x``) or calls `math`, the rule carries
 `array_forward` and/or `array_derivatives`: the same formula with `np.where` and the array
-library's functions, taking its namespace as the first argument `np` (the NumPy module, or
-`autograd.torch_backend`'s namespace for tensors), so this module imports neither. They call only
-functions of the namespace, never an array's methods, and only these, named as in NumPy and the
-Python array API standard: abs, arange, argmax, astype, broadcast_to, cos, exp, isfinite, log,
-log1p, max, maximum, ones_like, sin, sqrt, sum, tanh, trunc, where, and the constants inf and nan
-(`erf` where the namespace has one), in the standard's sense (`where` with at least one array,
-`argmax` of numbers, `arange` on the data's device). A rule whose float form can raise (the
+library's functions, taking a namespace of them as its first argument `np` (NumPy's,
+`autograd.arrays.NUMPY_NAMESPACE`, or PyTorch's, `autograd.torch_backend.TorchNamespace`), so this
+module imports neither. They call only functions of the namespace, never an array's methods, and
+only these, named and used as in the Python array API standard (`where` with at least one array,
+`argmax` of numbers, `arange` on the data's device): abs, arange, argmax, astype, broadcast_to,
+cos, exp, isfinite, log, log1p, max, maximum, ones_like, sin, sqrt, sum, tanh, trunc, where, the
+constants inf and nan, and erf, which the standard lacks. A rule whose float form can raise (the
 `math` module's domain errors, overflow, division by zero) says so with `raises=True`; its array
 form returns a non-finite number there (an array form marks a domain error that NumPy computes
 finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.arrays` runs the float form
@@ -97,31 +97,23 @@ def _sigmoid_array(np: Any, x: Any) -> Any:
     return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _erf_array(np: Any, x: Any) -> Any:
-    erf = getattr(np, "erf", None)  # PyTorch has one, and so its namespace
-    if erf is not None:
-        return erf(x)
-    # NumPy has none: math.erf entry by entry (gelu and erf are rare in a tape, and exact)
-    return np.frompyfunc(math.erf, 1, 1)(x).astype(float)
+def _numpy_namespace() -> Any:
+    from autograd.arrays import NUMPY  # imports NumPy: only an array ever leads here
 
-
-def _numpy() -> Any:
-    import numpy
-
-    return numpy
+    return NUMPY.xp
 
 
 def _either(
     float_fn: Callable[[float], float], method: str, array_fn: Callable[[Any, Any], Any]
 ) -> Callable[[Any], Any]:
     """`float_fn` on a number, the method of that name on a Value or a PyTorch tensor (both have
-    .exp(), .sigmoid(), .erf(), ...), `array_fn` on a NumPy array."""
+    .exp(), .sigmoid(), .erf(), ...), `array_fn` (given NumPy's namespace) on a NumPy array."""
 
     def apply(x):
         if isinstance(x, (int, float)):
             return float_fn(x)
         bound = getattr(x, method, None)  # NumPy arrays have no .exp(), .sigmoid(), ...
-        return bound() if bound is not None else array_fn(_numpy(), x)
+        return bound() if bound is not None else array_fn(_numpy_namespace(), x)
 
     apply.__name__ = method
     return apply
@@ -130,7 +122,7 @@ def _either(
 sigmoid_of = _either(_sigmoid_float, "sigmoid", _sigmoid_array)
 exp_of = _either(math.exp, "exp", lambda np, x: np.exp(x))
 log_of = _either(math.log, "log", lambda np, x: np.log(x))
-erf_of = _either(math.erf, "erf", _erf_array)
+erf_of = _either(math.erf, "erf", lambda np, x: np.erf(x))
 sin_of = _either(math.sin, "sin", lambda np, x: np.sin(x))
 cos_of = _either(math.cos, "cos", lambda np, x: np.cos(x))
 
@@ -352,12 +344,12 @@ SILU = Rule(
 )
 GELU = Rule(
     "gelu", "gelu", _gelu, _gelu_slope,
-    array_forward=lambda np, x: 0.5 * x * (1.0 + _erf_array(np, x / _SQRT_2)),
+    array_forward=lambda np, x: 0.5 * x * (1.0 + np.erf(x / _SQRT_2)),
 )  # fmt: skip
 # d/dx erf(x) = 2 / sqrt(pi) * e**(-x**2)
 ERF = Rule(
     "erf", "erf", math.erf, lambda out, x: (_TWO_OVER_SQRT_PI * exp_of(-(x * x)),),
-    array_forward=_erf_array,
+    array_forward=lambda np, x: np.erf(x),
 )  # fmt: skip
 SIN = Rule(  # d/dx sin x = cos x; math.sin(inf) is a domain error
     "sin", "sin", math.sin, lambda out, x: (cos_of(x),), raises=True,

@@ -230,7 +230,9 @@ class Tape:
         buffers = self._buffers(batch, backend)
         static, rows = buffers[2], buffers[3]
         steps, constants = self._on(backend)
-        static[: len(self.parameters), 0] = backend.asarray(parameters)
+        if backend is not NUMPY:
+            parameters = backend.asarray(parameters)  # to the device
+        static[: len(self.parameters), 0] = parameters
         static[self._constant_rows, 0] = constants
         for a, column in enumerate(columns):
             rows[self._argument_rows[a] : self._argument_rows[a + 1]] = column
@@ -282,7 +284,7 @@ class Tape:
         """The parameters' values: read from the Values, or `params` (an array or a tensor)."""
         if params is None:
             return np.fromiter((p.data for p in self.parameters), float, len(self.parameters))
-        if not _is_tensor(params):
+        if isinstance(params, np.ndarray) or not _is_tensor(params):
             params = np.asarray(params, dtype=float)
         if tuple(params.shape) != (len(self.parameters),):
             raise ValueError(

@@ -52,13 +52,15 @@ class Rows:
             start, step, _ = self.view
             self.index = slice(start, start + step * len(rows), step)
         self.rounds = None if self.view is not None else _rounds(self.flat)
-        self.cached: tuple = (None, None)  # (table, its strided view): tables are reused
+        # (table, its strided view) for the last two tables read, as tables are reused: a
+        # forward pass reads the values' table and a backward pass adds into the adjoints'
+        self.cached: tuple = ((None, None), (None, None))
         self.backend: Any = NUMPY
 
     def on(self, backend: Any) -> Rows:
         """These rows for `backend`'s tables (index arrays moved to its device)."""
         moved = copy.copy(self)
-        moved.backend, moved.cached = backend, (None, None)
+        moved.backend, moved.cached = backend, ((None, None), (None, None))
         if type(self.index) is not slice:
             moved.index = backend.index(self.index)
         moved.flat = backend.index(self.flat)
@@ -71,11 +73,13 @@ class Rows:
     def take(self, table: np.ndarray) -> np.ndarray:
         if self.view is not None and type(self.index) is not slice:
             cached = self.cached  # one read: another thread may replace it for its own tables
-            if cached[0] is table:
-                return cached[1]
+            if cached[0][0] is table:
+                return cached[0][1]
+            if cached[1][0] is table:
+                return cached[1][1]
             start, node_step, operand_step = self.view
             view = self.backend.strided(table, start, (node_step, operand_step), self.shape)
-            self.cached = (table, view)
+            self.cached = ((table, view), cached[0])
             return view
         return table[self.index]
 

@@ -92,3 +92,12 @@ def test_n_ary_rules_on_tensors_give_the_eager_value_or_exception_with_nan_and_i
 def test_a_domain_error_on_a_tensor_names_the_op_the_value_and_the_example():
     with pytest.raises(ValueError, match=r"log\(0.0\) needs a positive number \(example 2 of"):
         arrays.forward(rules.LOG, torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64))
+
+
+def test_numpy_and_torch_namespaces_offer_the_same_names_those_the_rules_may_call():
+    from autograd.torch_backend import TorchNamespace
+
+    listed = rules.__doc__.split("this\nmodule imports neither.")[1].split("which the standard")[0]
+    for_torch = {name for name in dir(TorchNamespace) if not name.startswith("_")}
+    assert set(vars(arrays.NUMPY_NAMESPACE)) == for_torch
+    assert all(f" {name}" in listed.replace("\n", " ") for name in for_torch)
