@@ -15,8 +15,9 @@ value is kept, so NaN and infinite inputs give exactly the eager engine's values
 
 Backends. The arrays are NumPy's (`NUMPY`, the backend below) or PyTorch tensors on any device
 (`autograd.torch_backend`, imported only when a tensor is passed in). A backend is the array
-namespace the rules' array forms receive (`xp`) and the few operations a tape needs beyond the
-rules (tables, strided views, scatter-adds, reading entries back), with the same names on both.
+namespace the rules' array forms receive (`xp`: `NUMPY_NAMESPACE` here) and the few operations a
+tape needs beyond the rules (tables, strided views, scatter-adds, reading entries back), with the
+same names on both.
 
 This module imports NumPy: only `autograd.trace` imports it, so the eager engine never needs NumPy.
 

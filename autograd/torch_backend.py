@@ -2,9 +2,10 @@
 
 `autograd.tape.Tape` picks this backend when its arguments are tensors; nothing else imports this
 module, and so nothing imports PyTorch unless a tensor is passed in. The traced program is the
-same: each step calls its rule's array form with `TorchNamespace` in place of the NumPy module,
-and uses `TorchBackend` for what a tape needs beyond the rules (tables, strided views of them,
-scatter-adds, reading non-finite entries back for the float forms to recheck).
+same: each step calls its rule's array form with `TorchNamespace` in place of NumPy's
+(`autograd.arrays.NUMPY_NAMESPACE`), and uses `TorchBackend` for what a tape needs beyond the rules
+(tables, strided views of them, scatter-adds, reading non-finite entries back for the float forms
+to recheck).
 
 PyTorch never raises on a domain error either, so the rechecks of `autograd.arrays` work as on
 NumPy: a tensor's non-finite entries are computed again by the rule's float form, which raises
@@ -23,12 +24,17 @@ float64 tape) and `arange` without a device (the default device, not the data's:
 have failed). But the standard covers only the rules. A tape also writes its tables in place,
 reads strided views of them, adds repeated rows with a scatter-add, silences NumPy's warnings and
 reads single entries back for the rechecks: none of that is in the standard, so this module would
-exist either way, and the namespace part of it is a dozen aliases and four small functions. Nor
-is compat's namespace faster: SPEED. So chainrule writes each backend (NumPy's is
-`autograd.arrays.NumpyBackend`, passing the NumPy module itself to the rules) and needs no extra
-dependency; another library with mutable arrays would take one more module like this one. (JAX's
+exist either way, and the namespace part of it is sixteen aliases and four small functions. Nor
+was compat's namespace faster. A training call (`tape.vjp` and its pullback) of MLP(2, [16, 16,
+1])'s tape took 0.389 ms with it against 0.364 with `TorchNamespace` at batch 100, 0.579 against
+0.551 at batch 1,000, and the same (8.0 ms) for MLP(784, [128, 10]) with cross-entropy at batch
+256, on one CPU thread in float64; on NumPy, `array_api_compat.numpy` hands back NumPy's own
+functions for most names and measured the same as `autograd.arrays.NUMPY_NAMESPACE`. (Its
+PyTorch wrappers add a Python call to each operation, which shows at small batches only.) So
+chainrule writes each backend (NumPy's is `autograd.arrays.NumpyBackend`) and needs no extra
+dependency; another library with mutable arrays would take one more module like this one. JAX's
 arrays are immutable: a tape that writes its tables in place cannot run on them through any
-namespace.) `python benchmarks/tape_backends.py --compat` measures both namespaces.
+namespace. `python benchmarks/tape_backends.py --compat` measures both namespaces.
 """
 
 from __future__ import annotations

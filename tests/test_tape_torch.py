@@ -165,6 +165,14 @@ def test_nan_and_infinite_inputs_give_the_eager_values_on_tensors():
     assert [str(a) for a in found] == [str(b) for b in expected]
 
 
+def test_in_float32_a_result_beyond_its_range_is_an_infinity_as_in_pytorch():
+    tape = trace(lambda x: x.exp(), 0.0)
+    assert tape(torch.tensor([100.0])).tolist() == [math.inf]  # float32 ends near 3.4e38
+    assert tape(torch.tensor([100.0], dtype=torch.float64)).tolist() == [math.exp(100.0)]
+    with pytest.raises(OverflowError, match="example 0"):  # beyond float64's, as eager mode
+        tape(torch.tensor([1000.0]))
+
+
 def branchy(x):
     if x > 0.5:
         return x * 2.0
