@@ -97,6 +97,9 @@ class NumpyBackend:
         """The flat indices of the non-finite entries of x."""
         return iter(np.flatnonzero(~np.isfinite(x)).tolist())
 
+    def write(self, x: np.ndarray, index: tuple[int, ...], value: float) -> None:
+        x[index] = value
+
     def on_host(self, x: np.ndarray) -> np.ndarray:
         """x as a NumPy array in its own dtype (guards are checked on the host)."""
         return x
@@ -234,7 +237,7 @@ def _recheck(
     for flat in backend.nonfinite(result):
         index = tuple(int(i) for i in np.unravel_index(flat, shape))
         try:
-            result[index] = call(rule, *operands(index))
+            backend.write(result, index, call(rule, *operands(index)))
         except (ArithmeticError, ValueError) as error:
             where = describe(flat)
             raise type(error)(f"{error} ({where})" if where else str(error)) from None

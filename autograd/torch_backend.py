@@ -125,6 +125,10 @@ class TorchBackend:
         """The flat indices of the non-finite entries of x."""
         return iter(torch.nonzero(~torch.isfinite(x.reshape(-1))).flatten().tolist())
 
+    def write(self, x: torch.Tensor, index: tuple[int, ...], value: float) -> None:
+        """x[index] = value, rounded to x's dtype (beyond float32's range: an infinity)."""
+        x[index] = torch.tensor(value, dtype=torch.float64)
+
     def on_host(self, x: torch.Tensor) -> Any:
         """x as a NumPy array in its own dtype (guards are checked on the host)."""
         return x.cpu().numpy()
