@@ -110,6 +110,8 @@ def test_parameters_are_read_afresh_at_every_call_on_tensors_too():
     w.data = -1.0
     assert tape(X).tolist() == [-1.0, -3.0]
     assert tape(X.float()).tolist() == [-1.0, -3.0]
+    assert tape(X, params=torch.tensor([4.0])).tolist() == [4.0, 12.0]  # params= as a tensor
+    assert tape(X, params=[0.5]).tolist() == [0.5, 1.5]
 
 
 def test_vjp_on_tensors_takes_tensor_cotangents_and_gives_tensors():
