@@ -169,11 +169,12 @@ class Tape:
                 form = f"({batch},)" if self.program.single else f"({batch}, {m})"
                 form = form if batched else ("a number" if self.program.single else f"{m} numbers")
                 raise ValueError(
-                    f"pullback: cotangents must be {form}, like the outputs; got {seeds.shape}"
+                    f"pullback: cotangents must be {form}, like the outputs; got "
+                    f"{tuple(seeds.shape)}"
                 )
             seeds = seeds.reshape(batch, m).T if batched else seeds.reshape(m, 1)
             return self._backward(
-                tables, buffers[4:], saved, seeds, batch, batched, arguments, backend
+                tables, buffers[4:6], saved, seeds, batch, batched, arguments, backend
             )
 
         return outputs, pullback
