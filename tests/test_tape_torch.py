@@ -200,6 +200,28 @@ def test_repeated_operands_are_added_in_rounds_or_at_once_as_on_numpy():
     assert all(np.allclose(a.numpy(), b, rtol=1e-12) for a, b in zip(found, expected))
 
 
+def test_dot_products_of_every_mix_of_parameters_and_inputs_on_tensors_equal_numpy():
+    # a layer (one matmul), inputs on both sides (n-ary), static rows copied across the batch
+    W = [[Value(w) for w in row] for row in ([0.5, -1.0, 2.0], [1.5, 0.25, -0.5])]
+
+    def f(xs, ys):
+        both = dot(xs, ys)
+        mixed = dot([xs[0], *W[0][1:]], [W[1][0], *ys[1:]])
+        return [*(dot(w, xs) for w in W), both, mixed, dot(ys, W[1])]
+
+    tape = trace(f, [0.5] * 3, [0.25] * 3)
+    assert {"matmul", "n-ary", "copy"} <= {level.kind for level in tape.levels}
+    rng = np.random.default_rng(1)
+    X, Y, C = rng.normal(size=(7, 3)), rng.normal(size=(7, 3)), rng.normal(size=(7, 5))
+    outputs, pullback = tape.vjp(X, Y)
+    expected = pullback(C)
+    found_outputs, pullback = tape.vjp(torch.tensor(X), torch.tensor(Y))
+    found = pullback(torch.tensor(C))
+    assert np.allclose(found_outputs.numpy(), outputs, rtol=1e-12, atol=1e-14)
+    for a, b in zip((*found.arguments, found.parameters), (*expected.arguments, expected[1])):
+        assert np.allclose(a.numpy(), b, rtol=1e-12, atol=1e-14)
+
+
 def test_arguments_must_all_be_tensors_of_float64_or_float32_on_one_device():
     tape = trace(lambda x, y: x * y, 1.0, 2.0)
     with pytest.raises(TypeError, match="every one as a PyTorch tensor"):
