@@ -1,8 +1,9 @@
 """Doctests and notebooks that need an optional extra skip, naming it, where it is missing.
 
-(Test files skip themselves with `pytest.importorskip`.) `nn/torch_modules.py` imports torch
-itself, so without torch it is not collected at all; the other modules import their extra only
-inside functions, so their examples are skipped one by one, as is a notebook that imports one.
+(Test files skip themselves with `pytest.importorskip`.) `nn/torch_modules.py` and
+`autograd/torch_backend.py` import torch themselves, so without torch they are not collected at
+all; the other modules import their extra only inside functions, so their examples are skipped
+one by one, as is a notebook that imports one.
 """
 
 import importlib.util
@@ -28,7 +29,8 @@ def _missing(packages: list[str]) -> list[str]:
     return [package for package in packages if importlib.util.find_spec(package) is None]
 
 
-collect_ignore = ["nn/torch_modules.py"] if _missing(["torch"]) else []
+# Modules that import their extra at the top are not collected at all without it.
+collect_ignore = ["nn/torch_modules.py", "autograd/torch_backend.py"] if _missing(["torch"]) else []
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

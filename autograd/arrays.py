@@ -1,4 +1,4 @@
-"""Running the rule table on NumPy arrays, entry for entry as the eager engine runs it on floats.
+"""Running the rule table on arrays, entry for entry as the eager engine runs it on floats.
 
 `forward(rule, *inputs)` and `derivatives(rule, out, *inputs)` use a rule's array form (see
 `autograd.rules`): the rule's own formula when it runs unchanged on arrays, else its
@@ -13,6 +13,12 @@ where that raises, the same exception type is raised with the float form's messa
 the operation and the value) followed by the example's index in the batch; where it returns, its
 value is kept, so NaN and infinite inputs give exactly the eager engine's values.
 
+Backends. The arrays are NumPy's (`NUMPY`, the backend below) or PyTorch tensors on any device
+(`autograd.torch_backend`, imported only when a tensor is passed in). A backend is the array
+namespace the rules' array forms receive (`xp`: `NUMPY_NAMESPACE` here) and the few operations a
+tape needs beyond the rules (tables, strided views, scatter-adds, reading entries back), with the
+same names on both.
+
 This module imports NumPy: only `autograd.trace` imports it, so the eager engine never needs NumPy.
 
 >>> import numpy as np
@@ -26,7 +32,10 @@ ValueError: log: math domain error: log(0.0) needs a positive number (example 1 
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Iterator
 from itertools import chain
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -36,20 +45,112 @@ from autograd.rules import Rule
 Describe = Any  # (flat index of an entry in the result) -> text naming where it is, or None
 
 
+def _erf(x: np.ndarray) -> np.ndarray:
+    # NumPy has no erf: math.erf entry by entry (gelu and erf are rare in a tape, and exact)
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(float)
+
+
+# What the rules' array forms may call (see `autograd.rules`), bound to NumPy: its own functions,
+# but the ufuncs' reduce for sum and max and the method for astype, which skip a Python layer
+# (a microsecond a call, which a tape of small steps notices); the results are the same.
+NUMPY_NAMESPACE = SimpleNamespace(
+    inf=np.inf,
+    nan=np.nan,
+    **{name: getattr(np, name) for name in ("abs", "arange", "argmax", "broadcast_to", "cos")},
+    **{name: getattr(np, name) for name in ("exp", "isfinite", "log", "log1p", "maximum")},
+    **{name: getattr(np, name) for name in ("ones_like", "sin", "sqrt", "tanh", "trunc", "where")},
+    sum=np.add.reduce,
+    max=np.maximum.reduce,
+    astype=lambda x, dtype: x.astype(dtype),
+    erf=_erf,
+)
+
+
+class NumpyBackend:
+    """A tape's tables as NumPy arrays of float64, and the operations a tape runs on them
+    (`autograd.torch_backend.TorchBackend` has the same for PyTorch tensors on a device)."""
+
+    __slots__ = ()
+    xp = NUMPY_NAMESPACE  # the namespace the rules' array forms receive
+    dtype = np.dtype(float)
+
+    def quiet(self) -> Any:
+        """A context in which floating-point errors pass silently (the rechecks find them)."""
+        return np.errstate(all="ignore")
+
+    def asarray(self, x: Any) -> np.ndarray:
+        return np.asarray(x, dtype=float)
+
+    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.empty(shape)
+
+    def copy(self, x: np.ndarray) -> np.ndarray:
+        return x.copy()
+
+    def zero(self, x: np.ndarray) -> None:
+        x.fill(0.0)
+
+    def stack(self, arrays: list, axis: int) -> np.ndarray:
+        return np.stack(arrays, axis=axis)
+
+    def nonfinite(self, x: np.ndarray) -> Iterator[int]:
+        """The flat indices of the non-finite entries of x."""
+        return iter(np.flatnonzero(~np.isfinite(x)).tolist())
+
+    def write(self, x: np.ndarray, index: tuple[int, ...], value: float) -> None:
+        x[index] = value
+
+    def on_host(self, x: np.ndarray) -> np.ndarray:
+        """x as a NumPy array in its own dtype (guards are checked on the host)."""
+        return x
+
+    def index(self, rows: np.ndarray) -> np.ndarray:
+        """Row numbers as an index of this backend's tables."""
+        return rows
+
+    def strided(self, table: np.ndarray, start: int, steps: tuple, shape: tuple) -> np.ndarray:
+        """The view of `table` whose entry [i, j, :] is row start + i steps[0] + j steps[1]."""
+        rows, columns = table.strides
+        return np.lib.stride_tricks.as_strided(
+            table[start:], (*shape, table.shape[1]), (steps[0] * rows, steps[1] * rows, columns)
+        )
+
+    def add_at(self, table: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+        """table[rows] += values, a repeated row receiving every one of its shares."""
+        np.add.at(table, rows, values)
+
+
+NUMPY = NumpyBackend()
+
+
+def backend_of(*arrays: Any) -> Any:
+    """`NUMPY`, or the PyTorch backend of the first tensor among `arrays` (its device, dtype)."""
+    torch = sys.modules.get("torch")  # not imported: no tensor can have been made
+    if torch is not None:
+        for x in arrays:
+            if isinstance(x, torch.Tensor):
+                from autograd.torch_backend import backend_for
+
+                return backend_for(x.device, x.dtype)
+    return NUMPY
+
+
 def example_of_last_axis(shape: tuple[int, ...]) -> Describe:
     """Name an entry by its index on the last axis: 'example j of the batch'."""
     return lambda index: f"example {np.unravel_index(index, shape)[-1]} of the batch"
 
 
 def forward(rule: Rule, *inputs: Any, describe: Describe | None = None) -> Any:
-    """`rule`'s forward pass on arrays (n-ary rules: operands stacked on axis -2).
+    """`rule`'s forward pass on arrays (n-ary rules: operands stacked on axis -2): NumPy arrays,
+    or PyTorch tensors on one device.
 
     >>> from autograd import rules
     >>> forward(rules.RELU, np.array([-1.0, 2.0]))
     array([0., 2.])
     """
-    with np.errstate(all="ignore"):
-        return forward_unchecked_errstate(rule, inputs, describe)
+    backend = backend_of(*inputs)
+    with backend.quiet():
+        return forward_unchecked_errstate(rule, inputs, describe, backend)
 
 
 def derivatives(rule: Rule, out: Any, *inputs: Any, describe: Describe | None = None) -> tuple:
@@ -59,39 +160,42 @@ def derivatives(rule: Rule, out: Any, *inputs: Any, describe: Describe | None = 
     >>> derivatives(rules.RELU, None, np.array([-1.0, 2.0]))
     (array([0., 1.]),)
     """
-    with np.errstate(all="ignore"):
-        return derivatives_unchecked_errstate(rule, out, inputs, describe)
+    backend = backend_of(out, *inputs)
+    with backend.quiet():
+        return derivatives_unchecked_errstate(rule, out, inputs, describe, backend)
 
 
-def forward_unchecked_errstate(rule: Rule, inputs: tuple, describe: Describe | None) -> Any:
-    """`forward` for a caller that has already silenced NumPy's floating-point warnings."""
+def forward_unchecked_errstate(
+    rule: Rule, inputs: tuple, describe: Describe | None, backend: Any = NUMPY
+) -> Any:
+    """`forward` for a caller that has already silenced floating-point warnings (`quiet`)."""
     if rule.array_forward is not None:
-        result = rule.array_forward(np, *inputs)
+        result = rule.array_forward(backend.xp, *inputs)
     else:
         result = rule.forward(*inputs)
     if rule.raises:
-        result = np.asarray(result, dtype=float)
+        result = backend.asarray(result)
         if not math.isfinite(result.sum()):  # one pass; a sum that overflows is rechecked too
-            result = _recheck(rule, result, inputs, describe, _call_forward)
+            result = _recheck(rule, result, inputs, describe, _call_forward, backend)
     return result
 
 
 def derivatives_unchecked_errstate(
-    rule: Rule, out: Any, inputs: tuple, describe: Describe | None
+    rule: Rule, out: Any, inputs: tuple, describe: Describe | None, backend: Any = NUMPY
 ) -> tuple:
-    """`derivatives` for a caller that has already silenced NumPy's floating-point warnings."""
+    """`derivatives` for a caller that has already silenced floating-point warnings (`quiet`)."""
     if rule.array_derivatives is not None:
-        found = rule.array_derivatives(np, out, *inputs)
+        found = rule.array_derivatives(backend.xp, out, *inputs)
     else:
         found = rule.derivatives(out, *inputs)
     if rule.raises and not rule.stacked:
         shape = np.broadcast_shapes(*(np.shape(x) for x in (out, *inputs)))
         checked = []
         for position, local in enumerate(found):
-            local = np.broadcast_to(np.asarray(local, dtype=float), shape)
+            local = backend.xp.broadcast_to(backend.asarray(local), shape)
             if not math.isfinite(local.sum()):
                 pick = lambda rule, *entry, p=position: rule.derivatives(*entry)[p]  # noqa: E731
-                local = _recheck(rule, local.copy(), (out, *inputs), describe, pick)
+                local = _recheck(rule, backend.copy(local), (out, *inputs), describe, pick, backend)
             checked.append(local)
         found = tuple(checked)
     return found
@@ -108,27 +212,32 @@ def _call_forward(rule: Rule, *entry: Any) -> float:
     return rule.forward(*chain(*columns))
 
 
-def recheck(rule: Rule, result: Any, inputs: tuple, describe: Describe | None) -> Any:
+def recheck(
+    rule: Rule, result: Any, inputs: tuple, describe: Describe | None, backend: Any = NUMPY
+) -> Any:
     """`result` of `rule`'s forward pass on `inputs`, its non-finite entries computed again by the
     float form (which raises where the eager engine raises)."""
-    return _recheck(rule, result, inputs, describe, _call_forward)
+    return _recheck(rule, result, inputs, describe, _call_forward, backend)
 
 
-def _recheck(rule: Rule, result: Any, inputs: tuple, describe: Describe | None, call: Any) -> Any:
+def _recheck(
+    rule: Rule, result: Any, inputs: tuple, describe: Describe | None, call: Any, backend: Any
+) -> Any:
     """Recompute the non-finite entries of `result` with the float form `call`, raising as it
     raises with the entry's place in the batch added."""
-    shape = result.shape
+    shape = tuple(result.shape)
     describe = describe or example_of_last_axis(shape)
+    broadcast_to = backend.xp.broadcast_to
     if rule.stacked:  # the operands of one entry lie along axis -2
-        full = [np.broadcast_to(x, (*shape[:-1], np.shape(x)[-2], shape[-1])) for x in inputs]
+        full = [broadcast_to(x, (*shape[:-1], np.shape(x)[-2], shape[-1])) for x in inputs]
         operands = lambda index: tuple(x[(*index[:-1], slice(None), index[-1])] for x in full)  # noqa: E731
     else:
-        full = [np.broadcast_to(x, shape) for x in inputs]
+        full = [broadcast_to(x, shape) for x in inputs]
         operands = lambda index: tuple(float(x[index]) for x in full)  # noqa: E731
-    for flat in np.flatnonzero(~np.isfinite(result)):
-        index = np.unravel_index(flat, shape)
+    for flat in backend.nonfinite(result):
+        index = tuple(int(i) for i in np.unravel_index(flat, shape))
         try:
-            result[index] = call(rule, *operands(index))
+            backend.write(result, index, call(rule, *operands(index)))
         except (ArithmeticError, ValueError) as error:
             where = describe(flat)
             raise type(error)(f"{error} ({where})" if where else str(error)) from None

@@ -11,12 +11,18 @@ higher derivatives). A rule whose local derivatives are piecewise constant says 
 Operations that take a number besides their inputs (``x ** 3``, ``2 ** x``) get that number
 as an extra argument after the inputs; `Rule.bind` stores it for the `Value` path.
 
-Array forms. A tape (`autograd.trace`) runs every rule on NumPy arrays, a whole level of nodes
-times a whole batch in one call. Most formulas run unchanged on arrays (``x * y``, ``1.0 - out *
-out``) and the helpers below (`sigmoid_of`, `exp_of`, ...) dispatch on arrays too. Where a float
-form branches (``0.0 if x <= 0.0 else x``) or calls `math`, the rule carries `array_forward` and/or
-`array_derivatives`: the same formula with `np.where` and NumPy's functions, taking the NumPy module
-as its first argument so this module never imports NumPy. A rule whose float form can raise (the
+Array forms. A tape (`autograd.trace`) runs every rule on NumPy arrays or PyTorch tensors, a
+whole level of nodes times a whole batch in one call. Most formulas run unchanged on arrays (``x *
+y``, ``1.0 - out * out``) and the helpers below (`sigmoid_of`, `exp_of`, ...) dispatch on arrays
+too. Where a float form branches (``0.0 if x <= 0.0 else x``) or calls `math`, the rule carries
+`array_forward` and/or `array_derivatives`: the same formula with `np.where` and the array
+library's functions, taking a namespace of them as its first argument `np` (NumPy's,
+`autograd.arrays.NUMPY_NAMESPACE`, or PyTorch's, `autograd.torch_backend.TorchNamespace`), so this
+module imports neither. They call only functions of the namespace, never an array's methods, and
+only these, named and used as in the Python array API standard (`where` with at least one array,
+`argmax` of numbers, `arange` on the data's device): abs, arange, argmax, astype, broadcast_to,
+cos, exp, isfinite, log, log1p, max, maximum, ones_like, sin, sqrt, sum, tanh, trunc, where, the
+constants inf and nan, and erf, which the standard lacks. A rule whose float form can raise (the
 `math` module's domain errors, overflow, division by zero) says so with `raises=True`; its array
 form returns a non-finite number there (an array form marks a domain error that NumPy computes
 finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.arrays` runs the float form
@@ -91,27 +97,23 @@ def _sigmoid_array(np: Any, x: Any) -> Any:
     return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _erf_array(np: Any, x: Any) -> Any:
-    # NumPy has no erf: math.erf entry by entry (gelu and erf are rare in a tape, and exact)
-    return np.frompyfunc(math.erf, 1, 1)(x).astype(float)
+def _numpy_namespace() -> Any:
+    from autograd.arrays import NUMPY  # imports NumPy: only an array ever leads here
 
-
-def _numpy() -> Any:
-    import numpy
-
-    return numpy
+    return NUMPY.xp
 
 
 def _either(
     float_fn: Callable[[float], float], method: str, array_fn: Callable[[Any, Any], Any]
 ) -> Callable[[Any], Any]:
-    """`float_fn` on a number, the `Value` method on a Value, `array_fn` on a NumPy array."""
+    """`float_fn` on a number, the method of that name on a Value or a PyTorch tensor (both have
+    .exp(), .sigmoid(), .erf(), ...), `array_fn` (given NumPy's namespace) on a NumPy array."""
 
     def apply(x):
         if isinstance(x, (int, float)):
             return float_fn(x)
         bound = getattr(x, method, None)  # NumPy arrays have no .exp(), .sigmoid(), ...
-        return bound() if bound is not None else array_fn(_numpy(), x)
+        return bound() if bound is not None else array_fn(_numpy_namespace(), x)
 
     apply.__name__ = method
     return apply
@@ -120,7 +122,7 @@ def _either(
 sigmoid_of = _either(_sigmoid_float, "sigmoid", _sigmoid_array)
 exp_of = _either(math.exp, "exp", lambda np, x: np.exp(x))
 log_of = _either(math.log, "log", lambda np, x: np.log(x))
-erf_of = _either(math.erf, "erf", _erf_array)
+erf_of = _either(math.erf, "erf", lambda np, x: np.erf(x))
 sin_of = _either(math.sin, "sin", lambda np, x: np.sin(x))
 cos_of = _either(math.cos, "cos", lambda np, x: np.cos(x))
 
@@ -294,7 +296,7 @@ NEG = Rule("neg", "-", lambda x: -x, lambda out, x: _MINUS_ONE, constant_locals=
 # d|x|/dx = sign(x), taken as 0 at x = 0 (as PyTorch does)
 ABS = Rule(
     "abs", "abs", abs, lambda out, x: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,), True,
-    array_derivatives=lambda np, out, x: (np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)),),
+    array_derivatives=lambda np, out, x: (np.astype(x > 0, x.dtype) - np.astype(x < 0, x.dtype),),
 )  # fmt: skip
 EXP = Rule(  # d/dx e**x = e**x
     "exp", "exp", _exp, lambda out, x: (out,), raises=True, array_forward=lambda np, x: np.exp(x)
@@ -320,7 +322,7 @@ SIGMOID = Rule(
 RELU = Rule(
     "relu", "ReLU", lambda x: 0.0 if x <= 0.0 else x, lambda out, x: (1.0 if x > 0 else 0.0,), True,
     array_forward=lambda np, x: np.maximum(x, 0.0),  # NaN stays NaN, as 0.0 if nan <= 0.0 else x
-    array_derivatives=lambda np, out, x: ((x > 0.0).astype(float),),
+    array_derivatives=lambda np, out, x: (np.astype(x > 0.0, x.dtype),),
 )  # fmt: skip
 # d/dx leaky_relu(x) = 1 for x > 0, else alpha
 LEAKY_RELU = Rule(
@@ -342,12 +344,12 @@ SILU = Rule(
 )
 GELU = Rule(
     "gelu", "gelu", _gelu, _gelu_slope,
-    array_forward=lambda np, x: 0.5 * x * (1.0 + _erf_array(np, x / _SQRT_2)),
+    array_forward=lambda np, x: 0.5 * x * (1.0 + np.erf(x / _SQRT_2)),
 )  # fmt: skip
 # d/dx erf(x) = 2 / sqrt(pi) * e**(-x**2)
 ERF = Rule(
     "erf", "erf", math.erf, lambda out, x: (_TWO_OVER_SQRT_PI * exp_of(-(x * x)),),
-    array_forward=_erf_array,
+    array_forward=lambda np, x: np.erf(x),
 )  # fmt: skip
 SIN = Rule(  # d/dx sin x = cos x; math.sin(inf) is a domain error
     "sin", "sin", math.sin, lambda out, x: (cos_of(x),), raises=True,
@@ -385,8 +387,9 @@ def _first_max_one_hot(out, *xs):
 
 
 def _first_max_one_hot_array(np, out, xs):
-    first = np.argmax(xs == out[..., None, :], axis=-2)
-    return ((np.arange(xs.shape[-2])[:, None] == first[..., None, :]).astype(float),)
+    first = np.argmax(np.astype(xs == out[..., None, :], xs.dtype), axis=-2)
+    position = np.arange(xs.shape[-2], device=xs.device)[:, None]
+    return (np.astype(position == first[..., None, :], xs.dtype),)
 
 
 # n-ary nodes: one node with many parents, so a sum or a neuron's dot product costs one node.
@@ -395,14 +398,14 @@ def _first_max_one_hot_array(np, out, xs):
 # d(x1 + ... + xn)/dxi = 1
 SUM = Rule(
     "sum", "sum", lambda *xs: exact_sum(xs, "sum_values"), lambda out, *xs: (1.0,) * len(xs), True,
-    array_forward=lambda np, xs: xs.sum(axis=-2),
+    array_forward=lambda np, xs: np.sum(xs, axis=-2),
     array_derivatives=lambda np, out, xs: (np.ones_like(xs),),
     raises=True, stacked=True,
 )  # fmt: skip
 # d(w . x)/dwi = xi and d(w . x)/dxi = wi; the inputs are the weights, then the values
 DOT = Rule(
     "dot", "dot", _dot, lambda out, *wx: wx[len(wx) // 2 :] + wx[: len(wx) // 2],
-    array_forward=lambda np, w, x: (w * x).sum(axis=-2),
+    array_forward=lambda np, w, x: np.sum(w * x, axis=-2),
     array_derivatives=lambda np, out, w, x: (x, w),
     raises=True, stacked=True,
 )  # fmt: skip
@@ -415,7 +418,7 @@ DOT_CONSTANT = Rule(
     lambda *weights_then_c: _dot(*weights_then_c[:-1], *weights_then_c[-1]),
     lambda out, *weights_then_c: weights_then_c[-1],
     constant_locals=True,
-    array_forward=lambda np, w, c: (w * c).sum(axis=-2),
+    array_forward=lambda np, w, c: np.sum(w * c, axis=-2),
     array_derivatives=lambda np, out, w, c: (np.broadcast_to(c, w.shape),),
     raises=True,
     stacked=True,
@@ -424,7 +427,7 @@ DOT_CONSTANT = Rule(
 # maximum takes the whole derivative, as a subgradient; Python's max() picks the same entry.
 MAX = Rule(
     "max", "max", lambda *xs: max(xs), _first_max_one_hot, True,
-    array_forward=lambda np, xs: xs.max(axis=-2),
+    array_forward=lambda np, xs: np.max(xs, axis=-2),
     array_derivatives=_first_max_one_hot_array,
     raises=True, stacked=True,
 )  # fmt: skip

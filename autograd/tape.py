@@ -4,20 +4,29 @@ A call fills the two tables of `autograd.levels` (arguments into the batch table
 current values and the constants into the static table), runs the steps in order, checks the
 guards after phase 0, and reads the outputs. A gradient call then runs the steps backwards from
 the outputs' adjoints. Floats in gives a batch of one and floats out.
+
+The tables are NumPy arrays, or PyTorch tensors on the arguments' device and in their dtype when
+the arguments are tensors: the same steps, copied once per device and dtype with their index
+arrays moved there (`autograd.tape_steps.on_backend`), run through that backend
+(`autograd.torch_backend`), which is imported only then.
 """
 
 from __future__ import annotations
 
+import math
 import operator
+import sys
 import threading
 from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from autograd.arrays import NUMPY
 from autograd.levels import Level, compile_program
 from autograd.program import GuardError, Program
 from autograd.tape_outputs import OutputRows
+from autograd.tape_steps import on_backend
 from autograd.value import Value
 
 COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -25,10 +34,11 @@ COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator
 
 class Cotangent(NamedTuple):
     """What a `Tape.vjp` pullback returns: d/d(argument) per argument (per example), and
-    d/d(parameter) summed over the batch, in `tape.parameters` order."""
+    d/d(parameter) summed over the batch, in `tape.parameters` order (a NumPy array, or a tensor
+    on the arguments' device when they are tensors)."""
 
     arguments: tuple
-    parameters: np.ndarray
+    parameters: Any
 
 
 class Tape:
@@ -36,7 +46,8 @@ class Tape:
 
     - `tape(*args)`: numbers (or lists of numbers) in, floats out; or NumPy arrays with the batch
       on axis 0 (shape (B,) in place of a number, (B, n) of a list of n), arrays out: (B,) for a
-      Value, (B, m) for a list of m Values.
+      Value, (B, m) for a list of m Values; or PyTorch tensors of those shapes (float64 or
+      float32, all on one device), tensors out on that device in that dtype.
     - `tape.value_and_grad(*args, accumulate=None)`: the value and d(result)/d(argument) for each
       argument (per example in batch mode). `accumulate="sum"` or `"mean"` also adds the
       parameters' gradients, summed or averaged over the batch, into their `.grad`.
@@ -77,6 +88,7 @@ class Tape:
         constants = [i for i, node in enumerate(nodes) if node.kind == "constant"]
         self._constants = np.array([nodes[i].value for i in constants], dtype=float)
         self._constant_rows = slice(len(self.parameters), len(self.parameters) + len(constants))
+        self._backends: dict = {}  # backend -> (steps, constants, output rows) on its device
         widths = [1 if shape is None else shape for shape in program.shapes]
         self._argument_rows = np.cumsum([0, *widths]).tolist()
 
@@ -91,9 +103,10 @@ class Tape:
     # --- calls ------------------------------------------------------------------------------------
     def __call__(self, *args: Any, params: np.ndarray | None = None) -> Any:
         """The outputs for `args` (see the class docstring for the forms)."""
-        columns, batch, batched = self._arguments(args, "tape")
-        tables, _ = self._forward(columns, batch, batched, self._parameter_values(params), False)
-        return self._read_outputs(tables, batch, batched)
+        columns, batch, batched, backend = self._arguments(args, "tape")
+        parameters = self._parameter_values(params)
+        tables, _ = self._forward(columns, batch, batched, parameters, False, backend)
+        return self._read_outputs(tables, batch, batched, backend)
 
     def value_and_grad(
         self, *args: Any, accumulate: str | None = None, params: np.ndarray | None = None
@@ -111,10 +124,10 @@ class Tape:
             raise ValueError(
                 f"Tape.value_and_grad: accumulate must be 'sum', 'mean' or None, got {accumulate!r}"
             )
-        columns, batch, batched = self._arguments(args, "Tape.value_and_grad")
+        columns, batch, batched, backend = self._arguments(args, "Tape.value_and_grad")
         if accumulate == "mean" and batch == 0:
             raise ValueError("Tape.value_and_grad: accumulate='mean' over an empty batch")
-        outputs, pullback = self._vjp(columns, batch, batched, params)
+        outputs, pullback = self._vjp(columns, batch, batched, params, backend)
         found = pullback(np.ones(batch) if batched else 1.0)
         if accumulate is not None:
             scale = 1.0 / batch if accumulate == "mean" else 1.0
@@ -135,13 +148,14 @@ class Tape:
         >>> outputs, pullback([1.0, 0.0]).arguments, pullback([0.0, 1.0]).arguments
         ([4.0, 6.0], (4.0,), (3.0,))
         """
-        columns, batch, batched = self._arguments(args, "Tape.vjp")
-        return self._vjp(columns, batch, batched, params)
+        columns, batch, batched, backend = self._arguments(args, "Tape.vjp")
+        return self._vjp(columns, batch, batched, params, backend)
 
     # --- the work ---------------------------------------------------------------------------------
-    def _vjp(self, columns, batch, batched, params) -> tuple[Any, Any]:
-        tables, saved = self._forward(columns, batch, batched, self._parameter_values(params), True)
-        outputs = self._read_outputs(tables, batch, batched)
+    def _vjp(self, columns, batch, batched, params, backend) -> tuple[Any, Any]:
+        parameters = self._parameter_values(params)
+        tables, saved = self._forward(columns, batch, batched, parameters, True, backend)
+        outputs = self._read_outputs(tables, batch, batched, backend)
         m = len(self._outputs)
         buffers = self._local.buffers
         generation = buffers[1]
@@ -152,75 +166,103 @@ class Tape:
                     "pullback: the tape has been called again since this pullback's vjp, and its "
                     "tables now hold that call's numbers; call tape.vjp again"
                 )
-            seeds = np.asarray(cotangents, dtype=float)
-            if seeds.size != m * batch:
+            seeds = backend.asarray(cotangents)
+            if math.prod(seeds.shape) != m * batch:
                 form = f"({batch},)" if self.program.single else f"({batch}, {m})"
                 form = form if batched else ("a number" if self.program.single else f"{m} numbers")
                 raise ValueError(
-                    f"pullback: cotangents must be {form}, like the outputs; got {seeds.shape}"
+                    f"pullback: cotangents must be {form}, like the outputs; got "
+                    f"{tuple(seeds.shape)}"
                 )
             seeds = seeds.reshape(batch, m).T if batched else seeds.reshape(m, 1)
-            return self._backward(tables, buffers[4:], saved, seeds, batch, batched, arguments)
+            return self._backward(
+                tables, buffers[4:6], saved, seeds, batch, batched, arguments, backend
+            )
 
         return outputs, pullback
 
-    def _backward(self, tables, adjoints, saved, seeds, batch, batched, arguments) -> Cotangent:
-        adjoints[0].fill(0.0)
-        adjoints[1].fill(0.0)
+    def _backward(
+        self, tables, adjoints, saved, seeds, batch, batched, arguments, backend
+    ) -> Cotangent:
+        backend.zero(adjoints[0])
+        backend.zero(adjoints[1])
         adjoints = tuple(adjoints)
-        self._output_rows.seed(adjoints, np.broadcast_to(seeds, (len(self._outputs), batch)))
+        self._output_rows_on(backend).seed(
+            adjoints, backend.xp.broadcast_to(seeds, (len(self._outputs), batch))
+        )
         describe = _describe(batch, batched)
-        with np.errstate(all="ignore"):
-            for step, inputs in zip(reversed(self._steps), reversed(saved)):
+        steps = self._on(backend)[0]
+        with backend.quiet():
+            for step, inputs in zip(reversed(steps), reversed(saved)):
                 step.backward(tables, adjoints, inputs, describe, arguments)
         gradients = []
         for a, shape in enumerate(self.program.shapes if arguments else ()):
             block = adjoints[True][self._argument_rows[a] : self._argument_rows[a + 1]]
             if batched:
-                gradients.append(block[0].copy() if shape is None else block.T.copy())
+                gradients.append(backend.copy(block[0] if shape is None else block.T))
             else:
                 gradients.append(float(block[0, 0]) if shape is None else block[:, 0].tolist())
         found = tuple(gradients) if arguments else None
-        return Cotangent(found, adjoints[False][: len(self.parameters), 0].copy())
+        return Cotangent(found, backend.copy(adjoints[False][: len(self.parameters), 0]))
 
-    def _buffers(self, batch: int) -> list:
+    def _on(self, backend: Any) -> tuple[list, Any, OutputRows]:
+        """The steps, the constants and the output rows for `backend`'s tables (made once per
+        device and dtype)."""
+        if backend is NUMPY:
+            return self._steps, self._constants, self._output_rows
+        found = self._backends.get(backend)
+        if found is None:
+            steps = [on_backend(step, backend) for step in self._steps]
+            constants = backend.asarray(self._constants)
+            found = self._backends[backend] = (steps, constants, self._output_rows.on(backend))
+        return found
+
+    def _output_rows_on(self, backend: Any) -> OutputRows:
+        return self._on(backend)[2]
+
+    def _buffers(self, batch: int, backend: Any) -> list:
         """This thread's tables for a batch size, reused from call to call: fresh arrays of this
         size cost page faults that take longer than the work. A pullback checks its generation."""
         found = getattr(self._local, "buffers", None)
-        if found is None or found[0] != batch:
+        if found is None or found[0] != batch or found[-1] is not backend:
             shapes = [(self._sizes[0], 1), (self._sizes[1], batch)] * 2
-            found = self._local.buffers = [batch, 0, *(np.empty(shape) for shape in shapes)]
+            tables = (backend.empty(shape) for shape in shapes)
+            found = self._local.buffers = [batch, 0, *tables, backend]
         found[1] += 1
         return found
 
-    def _forward(self, columns, batch, batched, parameters, keep) -> tuple:
-        buffers = self._buffers(batch)
+    def _forward(self, columns, batch, batched, parameters, keep, backend) -> tuple:
+        buffers = self._buffers(batch, backend)
         static, rows = buffers[2], buffers[3]
+        steps, constants, _ = self._on(backend)
+        if backend is not NUMPY:
+            parameters = backend.asarray(parameters)  # to the device
         static[: len(self.parameters), 0] = parameters
-        static[self._constant_rows, 0] = self._constants
+        static[self._constant_rows, 0] = constants
         for a, column in enumerate(columns):
             rows[self._argument_rows[a] : self._argument_rows[a + 1]] = column
         tables = (static, rows)
         describe = _describe(batch, batched)
         saved = []
-        with np.errstate(all="ignore"):
-            for number, step in enumerate(self._steps):
+        with backend.quiet():
+            for number, step in enumerate(steps):
                 if number == self._phase_0:
-                    self._check_guards(tables, batch, batched)
+                    self._check_guards(tables, batch, batched, backend)
                 inputs = step.forward(tables, describe)
                 if keep:
                     saved.append(inputs)
-            if len(self._steps) == self._phase_0:
-                self._check_guards(tables, batch, batched)
+            if len(steps) == self._phase_0:
+                self._check_guards(tables, batch, batched, backend)
         return tables, saved
 
-    def _check_guards(self, tables: tuple, batch: int, batched: bool) -> None:
+    def _check_guards(self, tables: tuple, batch: int, batched: bool, backend: Any) -> None:
         for guard, (in_batch, row), other in self._guards:
-            value = np.broadcast_to(tables[in_batch][row], (batch,))
+            value = np.broadcast_to(backend.on_host(tables[in_batch][row]), (batch,))
             decision = guard.decision
             if decision.op in COMPARE:
                 if other is not None:
-                    against = np.broadcast_to(tables[other[0]][other[1]], (batch,))
+                    against = backend.on_host(tables[other[0]][other[1]])
+                    against = np.broadcast_to(against, (batch,))
                 else:
                     against = np.full(batch, guard.other_number)
                 wrong = COMPARE[decision.op](value, against) != decision.result
@@ -233,43 +275,55 @@ class Tape:
                 example = j if batched else None
                 raise GuardError(_guard_message(decision, float(value[j]), example, compared))
 
-    def _read_outputs(self, tables: tuple, batch: int, batched: bool) -> Any:
+    def _read_outputs(self, tables: tuple, batch: int, batched: bool, backend: Any) -> Any:
         if batched and not self.program.single:
-            return self._output_rows.read(tables, batch)
-        found = [np.broadcast_to(tables[b][row], (batch,)) for b, row in self._outputs]
+            return self._output_rows_on(backend).read(tables, batch)
+        found = [backend.xp.broadcast_to(tables[b][row], (batch,)) for b, row in self._outputs]
         if not batched:
             values = [float(v[0]) for v in found]
             return values[0] if self.program.single else values
-        return found[0].copy()
+        return backend.copy(found[0])
 
-    def _parameter_values(self, params: np.ndarray | None) -> np.ndarray:
+    def _parameter_values(self, params: Any) -> Any:
+        """The parameters' values: read from the Values, or `params` (an array or a tensor)."""
         if params is None:
             return np.fromiter((p.data for p in self.parameters), float, len(self.parameters))
-        params = np.asarray(params, dtype=float)
-        if params.shape != (len(self.parameters),):
+        if isinstance(params, np.ndarray) or not _is_tensor(params):
+            params = np.asarray(params, dtype=float)
+        if tuple(params.shape) != (len(self.parameters),):
             raise ValueError(
                 f"tape: params must be an array of {len(self.parameters)} values (one per "
-                f"tape.parameters), got shape {params.shape}"
+                f"tape.parameters), got shape {tuple(params.shape)}"
             )
         return params
 
-    def _arguments(self, args: tuple, caller: str) -> tuple[list, int, bool]:
-        """The arguments as columns of the batch table, the batch size, and whether batched."""
+    def _arguments(self, args: tuple, caller: str) -> tuple[list, int, bool, Any]:
+        """The arguments as columns of the batch table, the batch size, whether batched, and the
+        backend whose tables hold them."""
         shapes = self.program.shapes
         if len(args) != len(shapes):
             raise TypeError(
                 f"{caller}: the traced function takes {len(shapes)} arguments, got {len(args)}"
             )
         arrays = [isinstance(a, np.ndarray) for a in args]
-        if any(arrays) and not all(arrays):
-            raise TypeError(f"{caller}: pass every argument as a NumPy array (a batch) or none")
         if args and all(arrays):
-            return _batch_columns(args, shapes, caller)
+            return (*_batch_columns(args, shapes, caller, NUMPY), NUMPY)
+        tensors = [_is_tensor(a) for a in args]
+        if args and all(tensors):
+            from autograd.torch_backend import backend_of_arguments
+
+            backend = backend_of_arguments(args, caller)
+            return (*_batch_columns(args, shapes, caller, backend), backend)
+        if any(arrays) or any(tensors):
+            raise TypeError(
+                f"{caller}: pass every argument as a NumPy array, or every one as a PyTorch "
+                "tensor (a batch), or none"
+            )
         columns = [
             _scalar_column(arg, shape, position, caller)
             for position, (arg, shape) in enumerate(zip(args, shapes))
         ]
-        return columns, 1, False
+        return columns, 1, False, NUMPY
 
     def draw(self) -> Any:
         """The steps as a graphviz.Digraph: one box per step, arrows from what feeds it."""
@@ -290,17 +344,23 @@ class Tape:
         return graph
 
 
-def _batch_columns(args: tuple, shapes: list, caller: str) -> tuple[list, int, bool]:
-    batch = len(args[0])
+def _is_tensor(x: Any) -> bool:
+    torch = sys.modules.get("torch")  # not imported: no tensor can have been made
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _batch_columns(args: tuple, shapes: list, caller: str, backend: Any) -> tuple[list, int, bool]:
+    batch = args[0].shape[0] if len(args[0].shape) else "B"
     columns = []
     for position, (arg, shape) in enumerate(zip(args, shapes)):
         expected = (batch,) if shape is None else (batch, shape)
-        if arg.shape != expected:
+        if tuple(arg.shape) != expected:
+            form = str(expected).replace("'", "")  # (B,) when the first argument has no axis
             raise ValueError(
-                f"{caller}: argument {position} must have shape {expected} (the batch on axis 0, "
-                f"as traced), got {arg.shape}"
+                f"{caller}: argument {position} must have shape {form} (the batch on axis 0, "
+                f"as traced), got {tuple(arg.shape)}"
             )
-        column = np.asarray(arg, dtype=float)
+        column = backend.asarray(arg)
         columns.append(column[None, :] if shape is None else column.T)
     return columns, batch, True
 

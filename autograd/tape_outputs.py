@@ -12,11 +12,18 @@ array([[1., 7., 1.],
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import numpy as np
+
+from autograd.arrays import NUMPY
 
 
 class OutputRows:
     """The outputs' (batched, row) places, split by table; an output may repeat a row."""
+
+    backend: Any = NUMPY  # where the tables it reads and seeds live (`on`)
 
     def __init__(self, places: list[tuple[bool, int]]) -> None:
         self.count = len(places)
@@ -29,9 +36,18 @@ class OutputRows:
             self.rows[batched] = _index(rows)
             self.repeats[batched] = len(set(rows)) != len(rows)
 
-    def read(self, tables: tuple, batch: int) -> np.ndarray:
+    def on(self, backend: Any) -> OutputRows:
+        """A copy for `backend`'s tables, its index arrays moved to its device."""
+        found = copy.copy(self)
+        found.backend = backend
+        for name in ("columns", "rows"):
+            places = getattr(self, name)
+            setattr(found, name, {b: _moved(index, backend) for b, index in places.items()})
+        return found
+
+    def read(self, tables: tuple, batch: int) -> Any:
         """The outputs as an array (batch, outputs); static rows repeat for every example."""
-        found = np.empty((batch, self.count))
+        found = self.backend.empty((batch, self.count))
         found[:, self.columns[True]] = tables[True][self.rows[True]].T
         found[:, self.columns[False]] = tables[False][self.rows[False], 0]
         return found
@@ -44,9 +60,13 @@ class OutputRows:
             if not batched:
                 shares = shares.sum(axis=1, keepdims=True)
             if self.repeats[batched]:
-                np.add.at(adjoints[batched], rows, shares)
+                self.backend.add_at(adjoints[batched], rows, shares)
             else:
                 adjoints[batched][rows] += shares
+
+
+def _moved(index: slice | np.ndarray, backend: Any) -> Any:
+    return index if isinstance(index, slice) else backend.index(index)
 
 
 def _index(positions: list[int]) -> slice | np.ndarray:

@@ -7,10 +7,15 @@ writes its rows of the value tables and returns what `backward` needs, and `back
 adjoints, saved, describe, arguments)`, which adds local * adjoint into its operands' adjoint
 rows (operands that lead to no parameter, and to no argument when `arguments` is False, are
 skipped). `autograd.levels` builds them; `autograd.tape` runs them.
+
+`levels` builds steps for NumPy tables; `on_backend(step, backend)` copies one for another backend
+(PyTorch tensors on a device): its `Rows` and arrays (the nodes' numbers) move there, and it calls
+`step.backend` for everything beyond plain arithmetic and indexing.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +23,12 @@ from typing import Any
 import numpy as np
 
 from autograd import rules
-from autograd.arrays import derivatives_unchecked_errstate, forward_unchecked_errstate, recheck
+from autograd.arrays import (
+    NUMPY,
+    derivatives_unchecked_errstate,
+    forward_unchecked_errstate,
+    recheck,
+)
 
 MAX_ROUNDS = 16
 NOWHERE = lambda flat: None  # noqa: E731  (a static row is no example's)
@@ -30,7 +40,7 @@ class Rows:
     stride between nodes, a strided view: a layer's weights, w then b for each neuron), else an
     index array."""
 
-    __slots__ = ("index", "flat", "rounds", "shape", "view", "cached")
+    __slots__ = ("index", "flat", "rounds", "shape", "view", "cached", "backend")
 
     def __init__(self, rows: Sequence[int] | np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.intp)
@@ -42,21 +52,34 @@ class Rows:
             start, step, _ = self.view
             self.index = slice(start, start + step * len(rows), step)
         self.rounds = None if self.view is not None else _rounds(self.flat)
-        self.cached: tuple = (None, None)  # (table, its strided view): tables are reused
+        # (table, its strided view) for the last two tables read, as tables are reused: a
+        # forward pass reads the values' table and a backward pass adds into the adjoints'
+        self.cached: tuple = ((None, None), (None, None))
+        self.backend: Any = NUMPY
+
+    def on(self, backend: Any) -> Rows:
+        """These rows for `backend`'s tables (index arrays moved to its device)."""
+        moved = copy.copy(self)
+        moved.backend, moved.cached = backend, ((None, None), (None, None))
+        if type(self.index) is not slice:
+            moved.index = backend.index(self.index)
+        moved.flat = backend.index(self.flat)
+        if type(self.rounds) is list:
+            moved.rounds = [
+                (None if p is None else backend.index(p), backend.index(r)) for p, r in self.rounds
+            ]
+        return moved
 
     def take(self, table: np.ndarray) -> np.ndarray:
         if self.view is not None and type(self.index) is not slice:
             cached = self.cached  # one read: another thread may replace it for its own tables
-            if cached[0] is table:
-                return cached[1]
+            if cached[0][0] is table:
+                return cached[0][1]
+            if cached[1][0] is table:
+                return cached[1][1]
             start, node_step, operand_step = self.view
-            rows, columns = table.strides
-            view = np.lib.stride_tricks.as_strided(
-                table[start:],
-                (*self.shape, table.shape[1]),
-                (node_step * rows, operand_step * rows, columns),
-            )
-            self.cached = (table, view)
+            view = self.backend.strided(table, start, (node_step, operand_step), self.shape)
+            self.cached = ((table, view), cached[0])
             return view
         return table[self.index]
 
@@ -64,13 +87,13 @@ class Rows:
         """table[rows] += contributions, a repeated row receiving every one of its shares."""
         if self.rounds is None:
             if type(self.index) is slice:
-                table[self.index] += contributions.reshape(len(self.flat), -1)
+                table[self.index] += contributions.reshape(self.flat.shape[0], -1)
             else:
                 self.take(table)[...] += contributions.reshape(*self.shape, -1)
             return
-        contributions = contributions.reshape(len(self.flat), contributions.shape[-1])
+        contributions = contributions.reshape(self.flat.shape[0], contributions.shape[-1])
         if type(self.rounds) is str:
-            np.add.at(table, self.flat, contributions)
+            self.backend.add_at(table, self.flat, contributions)
         elif len(self.rounds) == 1:
             table[self.flat] += contributions
         else:
@@ -109,8 +132,30 @@ def _rounds(flat: np.ndarray) -> Any:
     return [(positions, flat[positions]) for positions in rounds]
 
 
+def on_backend(step: Any, backend: Any) -> Any:
+    """A copy of `step` for `backend`'s tables: every `Rows` and NumPy array among its attributes
+    (in lists and tuples too) moved there; the rest shared."""
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, Rows):
+            return value.on(backend)
+        if isinstance(value, np.ndarray):
+            return backend.asarray(value)
+        if isinstance(value, (list, tuple)):
+            return type(value)(map(moved, value))
+        return value
+
+    found = copy.copy(step)
+    for name, value in vars(step).items():
+        setattr(found, name, moved(value))
+    found.backend = backend
+    return found
+
+
 class Step:
     """Nodes of one rule at one level: each operand position gathered, one array-form call."""
+
+    backend: Any = NUMPY  # where its tables live (`on_backend`)
 
     def __init__(self, rule, batched: bool, out: slice, operands: list, number: Any) -> None:
         self.rule, self.batched, self.out = rule, batched, out
@@ -124,7 +169,7 @@ class Step:
             inputs.append(self.number)
         inputs = tuple(inputs)
         tables[self.batched][self.out] = forward_unchecked_errstate(
-            self.rule, inputs, describe if self.batched else NOWHERE
+            self.rule, inputs, describe if self.batched else NOWHERE, self.backend
         )
         return inputs
 
@@ -132,7 +177,7 @@ class Step:
         g = adjoints[self.batched][self.out]
         out = tables[self.batched][self.out]
         locals_ = derivatives_unchecked_errstate(
-            self.rule, out, inputs, describe if self.batched else NOWHERE
+            self.rule, out, inputs, describe if self.batched else NOWHERE, self.backend
         )
         if self.rule.stacked:
             g = g[:, None, :]
@@ -146,7 +191,9 @@ class Step:
             else:
                 contribution = local * g
             if contribution.shape[:-1] != rows.shape:
-                contribution = np.broadcast_to(contribution, (*rows.shape, g.shape[-1]))
+                contribution = self.backend.xp.broadcast_to(
+                    contribution, (*rows.shape, g.shape[-1])
+                )
             if self.batched and not batched:
                 contribution = contribution.sum(axis=-1, keepdims=True)
             rows.add(adjoints[batched], contribution)
@@ -157,6 +204,7 @@ class MatmulStep:
 
     rule = rules.DOT
     batched = True
+    backend: Any = NUMPY
 
     def __init__(self, out: slice, weights: Rows, inputs: Rows) -> None:
         self.out, self.weights, self.inputs = out, weights, inputs
@@ -167,7 +215,7 @@ class MatmulStep:
         X = self.inputs.take(tables[True])
         out = W @ X
         if not math.isfinite(out.sum()):  # fsum raises on inf - inf and on overflow: recheck
-            out = recheck(rules.DOT, out, (W[:, :, None], X[None, :, :]), describe)
+            out = recheck(rules.DOT, out, (W[:, :, None], X[None, :, :]), describe, self.backend)
         tables[True][self.out] = out
         return W, X
 
@@ -205,6 +253,7 @@ class CopyStep:
 
     rule = None
     batched = True
+    backend: Any = NUMPY
 
     def __init__(self, out: slice, sources: Rows) -> None:
         self.out, self.sources = out, sources

@@ -208,25 +208,29 @@ def test_the_helpers_shared_by_floats_and_values_run_on_arrays_too():
         assert all(close(float(a), reference(v)) for a, v in zip(helper(x), x)), helper.__name__
 
 
-BLOCK_NUMPY = """
+BLOCK = """
 import sys
-class NoNumpy:
+class Blocked:
     def find_spec(self, name, path=None, target=None):
-        if name == "numpy" or name.startswith("numpy."):
-            raise ImportError("numpy is blocked for this test")
-sys.meta_path.insert(0, NoNumpy())
+        if name == "{0}" or name.startswith("{0}."):
+            raise ImportError("{0} is blocked for this test")
+sys.meta_path.insert(0, Blocked())
 """
 
 
-def run_without_numpy(code: str) -> subprocess.CompletedProcess:
+def run_without(package: str, code: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run(
-        [sys.executable, "-c", BLOCK_NUMPY + code],
+        [sys.executable, "-c", BLOCK.format(package) + code],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def run_without_numpy(code: str) -> subprocess.CompletedProcess:
+    return run_without("numpy", code)
 
 
 def test_the_eager_engine_and_nn_work_without_numpy():
@@ -258,3 +262,46 @@ def test_trace_without_numpy_says_what_to_install():
     )
     assert result.returncode == 0, result.stderr
     assert 'pip install "chainrule[tape]"' in result.stdout
+
+
+def test_tapes_on_numpy_import_no_torch_and_work_without_it():
+    # torch is blocked: a tape, fit(compile=True) and the arrays module never reach for it
+    result = run_without(
+        "torch",
+        "import numpy as np\n"
+        "from autograd import Value, trace, arrays, rules\n"
+        "from nn import MLP\n"
+        "from nn.train import fit\n"
+        "from nn.losses import mse\n"
+        "from nn.optim import SGD\n"
+        "w = Value(2.0)\n"
+        "tape = trace(lambda x: (w * x).tanh(), 1.0)\n"
+        "values, (dx,) = tape.value_and_grad(np.array([0.0, 1.0]), accumulate='sum')\n"
+        "model = MLP(1, [2, 1], seed=0)\n"
+        "fit(model, mse, SGD(model.parameters(), lr=0.1), ([[0.0], [1.0]], [0.0, 1.0]), "
+        "epochs=2, progress=False, compile=True)\n"
+        "print(values[0], dx[0], w.grad > 0, arrays.forward(rules.EXP, np.zeros(1))[0])\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0.0", "2.0", "True", "1.0"]
+
+
+def test_nothing_imports_torch_until_a_tensor_is_passed_in():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, numpy as np\n"
+            "from autograd import trace\n"
+            "import nn, nn.compiled\n"
+            "tape = trace(lambda x: x.exp(), 0.0)\n"
+            "tape(np.zeros(3)); tape.value_and_grad(np.zeros(3)); tape(1.0)\n"
+            "print('torch' in sys.modules)\n",
+        ],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"]
