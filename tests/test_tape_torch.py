@@ -255,3 +255,19 @@ def test_a_model_on_a_cuda_device_equals_the_numpy_tape_and_raises_and_guards_as
         trace(lambda x: x.log(), 1.0)(torch.tensor([1.0, 0.0], device="cuda"))
     with pytest.raises(GuardError, match="for example 1 of the batch"):
         trace(branchy, 1.0)(torch.tensor([1.0, 0.0], device="cuda"))
+
+
+def test_many_outputs_repeated_and_static_read_and_seed_on_tensors_as_on_arrays():
+    from autograd import batch_mean
+
+    w = Value(2.0)
+    tape = trace(lambda x: [x * w, w * 3.0, x * w, batch_mean(x)], 1.0)
+    X = np.array([1.0, 2.0, 4.0])
+    outputs, pullback = tape.vjp(X)
+    on_numpy = pullback(np.ones_like(outputs))
+    tensors, pullback = tape.vjp(torch.tensor(X))
+    on_torch = pullback(torch.ones_like(tensors))
+    assert tensors.tolist() == outputs.tolist()
+    # d/dx of x w + x w + batch_mean(x) summed over the batch: w + w + 1; d/dw: 2 sum(x) + 3 B
+    assert on_torch.arguments[0].tolist() == on_numpy.arguments[0].tolist() == [5.0] * 3
+    assert on_torch.parameters.tolist() == on_numpy.parameters.tolist() == [23.0]
