@@ -6,29 +6,59 @@ its gradients would silently come out 0.0. So the mode and the innermost scope l
 task sees the values of the context it was created in, never a change made by another task.
 
 Reading a `ContextVar` costs a method call on every recorded operation, so `value.py` reads one
-only while some thread or task has a block open: `_no_grad_blocks` holds one entry per open
-`no_grad()` block anywhere in the process, `_scope_blocks` one per thread or task inside a
-`graph_scope` (appending to and popping from a list are atomic under the GIL). While they are
-empty, the common case, an operation pays one global lookup, as when the mode was a module
-global. Entering and leaving a scope sets a `ContextVar` twice, about 0.2 us more than setting a
-global did: nn enters one per module call, about 2% of a training step of micrograd's demo.
+only while some thread or task has a block open. Two counters, kept under a lock, count the open
+blocks anywhere in the process (every `no_grad()`, and every thread or task with a `graph_scope`
+open); each is mirrored as a bool among `value.py`'s globals (`_recording_everywhere`,
+`_scopes_somewhere`). While no block is open, the common case, an operation tests one global
+bool, as when the mode itself was a module global. (A bool, not the count: the interpreter
+tests True and False without a call, any other object through its `__bool__`.)
+
+nn enters a graph scope on every module call, thousands of times a training step, and setting a
+`ContextVar` allocates (a new mapping and a token for the context): two sets per call cost more
+than a tenth of a step. So the variable holds a `_Frame`, the innermost scope of one thread,
+which that thread changes in place, entering and leaving scopes, with no allocation; a thread
+makes a frame of its own at its first scope (a frame it finds in its context, copied from
+another thread's, is never changed by it). Inside a running asyncio event loop, where tasks
+interleave on one thread, every scope sets a new frame instead, as plain `ContextVar` values: a
+task sees the scope of the context it was created in, never one another task enters later.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 _grad_enabled: ContextVar[bool] = ContextVar("chainrule_grad_enabled", default=True)
-_scope: ContextVar[Scope | None] = ContextVar("chainrule_graph_scope", default=None)
-_no_grad_blocks: list[None] = []  # one entry per no_grad() block open in any thread or task
-_scope_blocks: list[None] = []  # one entry per thread or task that has a graph_scope open
 
-# Bound once: value.py calls these on its slower path, when a block is open somewhere.
+# Bound once: value.py calls it on its slower path, when a no_grad() block is open somewhere.
 grad_enabled_here = _grad_enabled.get
-scope_here = _scope.get
+
+_lock = threading.Lock()
+_open = {"no_grad": 0, "scope": 0}  # no_grad() blocks; threads and tasks inside a graph_scope
+_hot_path: dict[str, Any] = {}  # value.py's globals, where operations read the two bools
+
+
+def hot_path_flags(namespace: dict[str, Any]) -> None:
+    """Keep `_recording_everywhere` and `_scopes_somewhere` in `namespace` up to date."""
+    global _hot_path
+    with _lock:
+        _hot_path = namespace
+        _publish()
+
+
+def _count(kind: str, change: int) -> None:
+    with _lock:
+        _open[kind] += change
+        _publish()
+
+
+def _publish() -> None:
+    _hot_path["_recording_everywhere"] = _open["no_grad"] == 0
+    _hot_path["_scopes_somewhere"] = _open["scope"] > 0
 
 
 @contextmanager
@@ -44,11 +74,11 @@ def no_grad() -> Iterator[None]:
     ()
     """
     token = _grad_enabled.set(False)
-    _no_grad_blocks.append(None)
+    _count("no_grad", +1)
     try:
         yield
     finally:
-        _no_grad_blocks.pop()
+        _count("no_grad", -1)
         _grad_enabled.reset(token)
 
 
@@ -86,6 +116,26 @@ class Scope:
         return "Scope(" + "/".join(scope.name for scope in self.path) + ")"
 
 
+class _Frame:
+    """The innermost scope of a thread (`thread` its ident), changed in place by that thread; or,
+    with `thread` None, a snapshot set by a scope inside an event loop, over `previous`."""
+
+    __slots__ = ("scope", "thread", "previous")
+
+    def __init__(self, scope: Scope | None, thread: int | None, previous: _Frame | None) -> None:
+        self.scope = scope
+        self.thread = thread
+        self.previous = previous
+
+
+# The default frame is only read: a thread changes only a frame that carries its own ident.
+_NO_SCOPE = _Frame(None, None, None)
+_frame: ContextVar[_Frame] = ContextVar("chainrule_graph_scope", default=_NO_SCOPE)  # noqa: B039
+frame_here = _frame.get  # value.py reads `frame_here().scope` when a scope is open somewhere
+_thread = threading.get_ident
+_modules = sys.modules
+
+
 class graph_scope:  # noqa: N801 - a context manager, named as the function form it replaces
     """Tag every node made inside the block with a `Scope` for `owner`, for graph drawing.
 
@@ -110,23 +160,34 @@ class graph_scope:  # noqa: N801 - a context manager, named as the function form
         self._last: Scope | None = None
 
     def __enter__(self) -> Scope:
-        outer = _scope.get()
+        frame = _frame.get()
+        outer = frame.scope
         # Entered again inside the same outer scope (a module called once per example), it
         # hands out the same Scope: nothing is allocated per call. Threads that share the
         # object may each replace `_last`; each still gets a Scope with its own outer scope.
         scope = self._last
         if scope is None or scope.parent is not outer:
             scope = self._last = Scope(self._owner, self._name, outer)
-        _scope.set(scope)
+        asyncio = _modules.get("asyncio")  # not imported: no event loop can be running
+        if asyncio is not None and asyncio.events._get_running_loop() is not None:
+            _frame.set(_Frame(scope, None, frame))
+        elif frame.thread == _thread():
+            frame.scope = scope
+        else:  # this thread's first scope, or a frame that came with a copied context
+            _frame.set(_Frame(scope, _thread(), frame))
         if outer is None:
-            _scope_blocks.append(None)
+            _count("scope", +1)
         return scope
 
     def __exit__(self, *exception: object) -> None:
-        outer = _scope.get().parent
-        _scope.set(outer)
+        frame = _frame.get()
+        outer = frame.scope.parent
+        if frame.thread is None:
+            _frame.set(frame.previous)
+        else:
+            frame.scope = outer
         if outer is None:
-            _scope_blocks.pop()
+            _count("scope", -1)
 
 
 def current_scope() -> Scope | None:
@@ -136,4 +197,4 @@ def current_scope() -> Scope | None:
     ...     current_scope()
     Scope(layer 0)
     """
-    return _scope.get()
+    return _frame.get().scope

@@ -8,11 +8,18 @@ from collections.abc import Iterable, Sequence
 from numbers import Real
 from typing import Any
 
-from autograd import rules
-from autograd.modes import Scope, _no_grad_blocks, _scope_blocks, grad_enabled_here, scope_here
+from autograd import modes, rules
+from autograd.modes import Scope, frame_here, grad_enabled_here
 from autograd.rules import Rule
 
 Number = int | float
+
+# True while no no_grad() block is open in any thread or task: record without asking the context.
+# True while some thread or task is inside a graph_scope: ask the context for this one's scope.
+# `modes` counts the blocks and keeps these two up to date.
+_recording_everywhere = True
+_scopes_somewhere = False
+modes.hot_path_flags(globals())
 
 # Set by autograd.trace: told of every Python decision taken on a Value's data (a comparison,
 # float(), item()), so a tape can guard it. Comparisons and conversions are never on the hot path.
@@ -63,7 +70,7 @@ class Value:
         self._b = _b  # second parent and d(self)/d(second parent)
         self._db = _db
         self._more = None
-        self._scope = scope_here() if _scope_blocks else None
+        self._scope = frame_here().scope if _scopes_somewhere else None
         self._pending = 0  # consumers not yet visited; used only while ordering the graph
 
     # --- inspection -------------------------------------------------------------------------
@@ -167,7 +174,7 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             out = self.data + other.data
-            if not _no_grad_blocks or grad_enabled_here():
+            if _recording_everywhere or grad_enabled_here():
                 return _node(out, rules.ADD, self, 1.0, other, 1.0)
             return Value(out)
         if type(other) is not float:
@@ -175,7 +182,7 @@ class Value:
             if other is None:
                 return NotImplemented
         out = self.data + other
-        if not _no_grad_blocks or grad_enabled_here():
+        if _recording_everywhere or grad_enabled_here():
             return _node(out, rules.ADD_CONSTANT, self, 1.0, None, other)
         return Value(out)
 
@@ -193,14 +200,14 @@ class Value:
     def __mul__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             x, y = self.data, other.data
-            if not _no_grad_blocks or grad_enabled_here():
+            if _recording_everywhere or grad_enabled_here():
                 return _node(x * y, rules.MUL, self, y, other, x)
             return Value(x * y)
         if type(other) is not float:
             other = _number_or_none(other)
             if other is None:
                 return NotImplemented
-        if not _no_grad_blocks or grad_enabled_here():
+        if _recording_everywhere or grad_enabled_here():
             return _node(self.data * other, rules.MUL_CONSTANT, self, other, None, other)
         return Value(self.data * other)
 
@@ -315,7 +322,7 @@ def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Value | None, db
     node._b = b
     node._db = db
     node._more = None
-    node._scope = scope_here() if _scope_blocks else None
+    node._scope = frame_here().scope if _scopes_somewhere else None
     node._pending = 0
     return node
 
@@ -323,7 +330,7 @@ def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Value | None, db
 def _apply1(rule: Rule, a: Value) -> Value:
     x = a.data
     out = rule.forward(x)
-    if not _no_grad_blocks or grad_enabled_here():
+    if _recording_everywhere or grad_enabled_here():
         (da,) = rule.derivatives(out, x)
         return _node(out, rule, a, da, None, None)
     return Value(out)
@@ -332,7 +339,7 @@ def _apply1(rule: Rule, a: Value) -> Value:
 def _apply2(rule: Rule, a: Value, b: Value) -> Value:
     x, y = a.data, b.data
     out = rule.forward(x, y)
-    if not _no_grad_blocks or grad_enabled_here():
+    if _recording_everywhere or grad_enabled_here():
         da, db = rule.derivatives(out, x, y)
         return _node(out, rule, a, da, b, db)
     return Value(out)
@@ -345,7 +352,7 @@ def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
             return NotImplemented
     x = a.data
     out = rule.forward(x, c)
-    if not _no_grad_blocks or grad_enabled_here():
+    if _recording_everywhere or grad_enabled_here():
         (da,) = rule.derivatives(out, x, c)
         return _node(out, rule.bind(c) if bind else rule, a, da, None, c)
     return Value(out)
@@ -354,7 +361,7 @@ def _apply_constant(rule: Rule, a: Value, c: Any, bind: bool = False) -> Value:
 def _apply_n(rule: Rule, nodes: tuple) -> Value:
     datas = tuple(node.data for node in nodes)
     out = rule.forward(*datas)
-    if not _no_grad_blocks or grad_enabled_here():
+    if _recording_everywhere or grad_enabled_here():
         return _n_ary_node(out, rule, nodes, rule.derivatives(out, *datas))
     return Value(out)
 
@@ -438,7 +445,7 @@ _ONLY_VALUES = {Value}
 
 
 def _n_ary_node(out: float, rule: Rule, parents: tuple, locals_: tuple) -> Value:
-    if _no_grad_blocks and not grad_enabled_here():
+    if not (_recording_everywhere or grad_enabled_here()):
         return Value(out)
     node = _node(out, rule, None, None, None, None)
     node._more = (parents, locals_)

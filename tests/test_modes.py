@@ -244,10 +244,67 @@ def test_no_grad_works_as_a_decorator():
 
 @pytest.mark.parametrize("block", [no_grad, lambda: graph_scope("s")], ids=["no_grad", "scope"])
 def test_blocks_left_by_an_exception_restore_the_mode_and_the_fast_path(block):
-    from autograd import modes
+    from autograd import modes, value
 
     with pytest.raises(RuntimeError):
         with block():
             raise RuntimeError("inside")
     assert is_grad_enabled() and current_scope() is None
-    assert modes._no_grad_blocks == [] and modes._scope_blocks == []
+    assert modes._open == {"no_grad": 0, "scope": 0}
+    assert value._recording_everywhere and not value._scopes_somewhere
+
+
+def test_the_hot_path_flags_follow_the_blocks_open_anywhere():
+    from autograd import value
+
+    assert value._recording_everywhere and not value._scopes_somewhere
+    with no_grad():
+        assert not value._recording_everywhere
+        with graph_scope("outer"), graph_scope("inner"):
+            assert value._scopes_somewhere
+        assert not value._scopes_somewhere
+    assert value._recording_everywhere
+
+
+def test_a_thread_running_a_context_copied_inside_a_scope_keeps_its_scopes_to_itself():
+    import contextvars
+
+    entered, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def child() -> None:
+        seen["inherited"] = current_scope().name  # the copy holds the creator's scope
+        with graph_scope("child"):
+            entered.set()
+            assert release.wait(timeout=30)
+            seen["child"] = (Value(1.0) * 2).scope.name
+
+    with graph_scope("outer") as outer:
+        copied = contextvars.copy_context()
+        worker = run_in_thread(lambda: copied.run(child))
+        assert entered.wait(timeout=30)
+        try:
+            assert current_scope() is outer and (Value(1.0) * 2).scope is outer
+        finally:
+            release.set()
+            join(worker)
+    assert seen == {"inherited": "outer", "child": "child"}
+    assert current_scope() is None
+
+
+def test_tasks_of_an_event_loop_started_inside_a_scope_each_see_their_own():
+    async def scoped(name: str) -> set:
+        names = set()
+        with graph_scope(name):
+            for _ in range(5):
+                names.add((Value(1.0) * 2).scope.name)
+                await asyncio.sleep(0)
+        names.add((Value(1.0) * 2).scope.name)  # back in the scope the task started in
+        return names
+
+    async def both() -> list:
+        return await asyncio.gather(scoped("first"), scoped("second"))
+
+    with graph_scope("outside") as outside:
+        assert asyncio.run(both()) == [{"first", "outside"}, {"second", "outside"}]
+        assert current_scope() is outside
