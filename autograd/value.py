@@ -170,7 +170,8 @@ class Value:
     # --- arithmetic -----------------------------------------------------------------------------
     # + and * make most nodes, so they skip the generic _apply* calls: the same forward and
     # locals as rules.ADD, ADD_CONSTANT, MUL and MUL_CONSTANT, written out (tests/test_fast_paths.py
-    # checks they agree with the table). Every other operation goes through the table.
+    # checks they agree with the table), as is relu below. Every other operation goes through the
+    # table.
     def __add__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             out = self.data + other.data
@@ -260,7 +261,12 @@ class Value:
         return _apply1(rules.SIGMOID, self)
 
     def relu(self) -> Value:
-        return _apply1(rules.RELU, self)
+        # rules.RELU written out, as + and * are: the activation of most hidden layers
+        x = self.data
+        out = 0.0 if x <= 0.0 else x  # NaN passes through, as in the table
+        if _recording_everywhere or grad_enabled_here():
+            return _node(out, rules.RELU, self, 1.0 if x > 0.0 else 0.0, None, None)
+        return Value(out)
 
     def leaky_relu(self, alpha: float = 0.01) -> Value:
         if _number_or_none(alpha) is None:

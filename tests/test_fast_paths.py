@@ -1,4 +1,4 @@
-"""The inlined + and * of Value agree with their entries in the rule table."""
+"""The inlined +, * and relu of Value agree with their entries in the rule table."""
 
 import pytest
 from hypothesis import given
@@ -41,6 +41,17 @@ def test_fast_path_records_nothing_under_no_grad(case):
     with no_grad():
         out = op(a, Value(2.0) if both_values else 2.0)
     assert out.parents == () and out.rule is None
+
+
+@given(x=st.one_of(st.floats(), st.sampled_from([0.0, -0.0, 1e-320, -1e-320])))
+def test_relu_fast_path_matches_the_rule_table_nan_and_infinities_included(x):
+    out = Value(x).relu()
+    expected = rules.RELU.forward(x)
+    assert out.data == expected or (out.data != out.data and expected != expected)
+    assert out.rule is rules.RELU
+    assert out.local_derivatives == rules.RELU.derivatives(expected, x)
+    with no_grad():
+        assert Value(x).relu().parents == ()
 
 
 @pytest.mark.parametrize("op", [lambda a: a + "x", lambda a: a * None, lambda a: [1] * a])
