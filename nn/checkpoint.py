@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nn.files import atomic_write_text
+from nn.model_files import refuse_constant
 from nn.module import Module
 from nn.random_states import checked_random_state, generators_in, random_state
 from nn.states import check_keys, count, finite_float, finite_floats
@@ -140,7 +141,7 @@ def read_checkpoint(
     """
     where = f"fit: resume={str(path)!r}"
     try:
-        document = json.loads(Path(path).read_bytes(), parse_constant=_refuse_constant)
+        document = json.loads(Path(path).read_bytes(), parse_constant=refuse_constant)
     except (ValueError, RecursionError) as error:
         raise ValueError(f"{where} is not a chainrule checkpoint: not JSON ({error})") from None
     check_keys(document, _TOP, where)
@@ -310,7 +311,3 @@ def _non_finite(document: Any, path: str = "") -> str:
         if found:
             return found
     return ""
-
-
-def _refuse_constant(token: str) -> float:
-    raise ValueError(f"{token} is not a JSON number; a checkpoint holds finite numbers")

@@ -14,7 +14,8 @@ from typing import Any
 
 from autograd import Value, dot
 from nn.layers import _seeded, _size
-from nn.module import Module, _registry
+from nn.model_files import registry
+from nn.module import Module
 
 Example = Sequence[Value | float]
 
@@ -125,9 +126,9 @@ class Sequential(Module):
         return list(batch)
 
     def config(self) -> dict[str, Any]:
-        registry = _registry()
+        known = registry()
         for i, module in enumerate(self._parts):
-            if registry.get(type(module).__name__) is not type(module):
+            if known.get(type(module).__name__) is not type(module):
                 raise TypeError(
                     f"Sequential: part {i} is a {type(module).__name__}, not one of nn's own "
                     "modules, so the model cannot be saved; save its state_dict() instead"
@@ -157,14 +158,14 @@ def _parts_of(config: Any) -> list[tuple[type[Module], dict[str, Any]]]:
     parts = config["modules"] if isinstance(config, dict) else None
     if not isinstance(parts, list):
         raise ValueError("modules must be a list of {'class': ..., 'config': ...} objects")
-    registry, found = _registry(), []
+    known, found = registry(), []
     for i, part in enumerate(parts):
         if not isinstance(part, dict) or set(part) != {"class", "config"}:
             raise ValueError(f"modules[{i}] must be an object with the keys class, config")
         name, part_config = part["class"], part["config"]
-        if not isinstance(name, str) or name not in registry:
+        if not isinstance(name, str) or name not in known:
             raise ValueError(f"modules[{i}]: unknown class {name!r}")
-        part_class = registry[name]
+        part_class = known[name]
         if not isinstance(part_config, dict) or set(part_config) != set(part_class.config_keys):
             raise ValueError(
                 f"modules[{i}]: the config of {name} must have the keys "

@@ -1,28 +1,16 @@
-"""`Module`: the parameters of a model found by walking its attributes, and saving and loading them.
-
-A model file is JSON: a format tag and version, the class name, the constructor config that
-rebuilds the architecture, and the state dict (the parameters, then the buffers, by name) under
-"parameters". Loading rebuilds only nn's own classes, named in the file and looked up in a fixed
-registry: nothing in the file is ever executed.
-"""
+"""`Module`: the parameters and buffers of a model found by walking its attributes, its modes,
+its state dicts; `save` and `load` (the file format is `nn.model_files`')."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import random
 from collections.abc import Iterator, Mapping, Sequence
 from numbers import Integral, Real
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from autograd import Value, graph_scope
-from nn.files import atomic_write_text
-
-FORMAT = "chainrule.nn model"
-VERSION = 1
-_FILE_KEYS = ("format", "version", "class", "config", "parameters")
+from nn.states import few
 
 M = TypeVar("M", bound="Module")
 
@@ -256,23 +244,23 @@ class Module:
         missing = [name for name in [*named, *slots] if name not in state]
         unexpected = [name for name in state if name not in named and name not in slots]
         if missing:
-            problems.append(f"{len(missing)} missing ({_few(missing)})")
+            problems.append(f"{len(missing)} missing ({few(missing)})")
         if unexpected:
-            problems.append(f"{len(unexpected)} unexpected ({_few(unexpected)})")
+            problems.append(f"{len(unexpected)} unexpected ({few(unexpected)})")
         bad = [
             f"{name!r}: {value!r}"
             for name, value in state.items()
             if (name in named or name in slots) and not _is_finite_real(value)
         ]
         if bad:
-            problems.append(f"{len(bad)} not finite real numbers ({_few(bad, quote=False)})")
+            problems.append(f"{len(bad)} not finite real numbers ({few(bad, quote=False)})")
         fractional = [
             f"{name!r}: {state[name]!r}"
             for name in counts
             if name in state and _is_finite_real(state[name]) and not _is_count(state[name])
         ]
         if fractional:
-            problems.append(f"{len(fractional)} not counts ({_few(fractional, quote=False)})")
+            problems.append(f"{len(fractional)} not counts ({few(fractional, quote=False)})")
         if problems:
             raise ValueError(
                 f"load_state_dict: the state does not match {type(self).__name__}: "
@@ -292,7 +280,8 @@ class Module:
         """Write the model to `path` as JSON; `type(model).load(path)` rebuilds it exactly.
 
         The write is atomic (`nn.files.atomic_write_text`): however it is interrupted, `path`
-        holds the old complete file or the new one, never a mixture.
+        holds the old complete file or the new one, never a mixture. The format is
+        `nn.model_files`'.
 
         >>> import os, tempfile
         >>> from nn import MLP
@@ -302,26 +291,9 @@ class Module:
         >>> MLP.load(path).state_dict() == model.state_dict()
         True
         """
-        name = type(self).__name__
-        if _registry().get(name) is not type(self):
-            known = ", ".join(_registry())
-            raise TypeError(
-                f"save: only nn's own modules ({known}) can be saved, not {name}; "
-                "save its state_dict() instead"
-            )
-        state = self.state_dict()
-        for key, value in state.items():
-            if not math.isfinite(value):
-                raise ValueError(f"save: parameter {key!r} is {value!r}; JSON holds finite numbers")
-        document = {
-            "format": FORMAT,
-            "version": VERSION,
-            "class": name,
-            "config": self.config(),
-            "parameters": state,
-        }
-        # json writes floats with repr, which reads back as the same float to the last bit
-        atomic_write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
+        from nn.model_files import write_model  # here: nn.model_files imports nn's modules
+
+        write_model(self, path)
 
     @classmethod
     def load(cls: type[M], path: str | os.PathLike[str]) -> M:
@@ -335,36 +307,9 @@ class Module:
         meanwhile may draw some numbers twice. Threads that need their own stream should have
         their own `random.Random` (or pass seeds).
         """
-        raw = Path(path).read_bytes()
-        try:
-            document = json.loads(raw, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as error:
-            raise ValueError(f"load: {path} is not a chainrule model: not JSON ({error})") from None
-        model_class, config, parameters = _check_document(document, cls, f"load: {path}")
-        where = f"load: {path}: {model_class.__name__}"
-        try:
-            needed = model_class._count_parameters(config)
-            buffers = model_class._count_buffers(config)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{where}: bad config {config!r}: {error}") from None
-        if needed + buffers != len(parameters):
-            and_buffers = f" and {buffers} buffer entries" if buffers else ""
-            raise ValueError(
-                f"{where} with config {config!r} has {needed} parameters{and_buffers}, "
-                f"but the file has {len(parameters)}"
-            )
-        state = random.getstate()  # building draws weights; the caller's random stream is kept
-        try:
-            model = model_class._from_config(config)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{where}: bad config {config!r}: {error}") from None
-        finally:
-            random.setstate(state)
-        try:
-            model.load_state_dict(parameters)
-        except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
-        return model
+        from nn.model_files import read_model
+
+        return read_model(cls, path)
 
     @classmethod
     def _count_parameters(cls, config: dict[str, Any]) -> int:
@@ -414,64 +359,6 @@ def _read(owner: Any, key: Any) -> Any:
     return owner[key] if isinstance(owner, list) else getattr(owner, key)
 
 
-def _registry() -> dict[str, type[Module]]:
-    # imported here: those modules import this one
-    from nn.activation import ACTIVATION_MODULES
-    from nn.dropout import Dropout
-    from nn.embedding import Embedding
-    from nn.layers import MLP, Layer, Neuron
-    from nn.linear import Linear, Sequential
-    from nn.norm import BatchNorm1d
-    from nn.recurrent import GRUCell, LSTMCell, RNNCell
-    from nn.rnn import GRU, LSTM, RNN
-
-    classes = [Neuron, Layer, MLP, Linear, Sequential, *ACTIVATION_MODULES, Dropout, BatchNorm1d]
-    classes += [RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU, Embedding]
-    return {cls.__name__: cls for cls in classes}
-
-
-def _check_document(document: Any, cls: type[Module], where: str) -> tuple:
-    """The class, config and parameters of a parsed model file, or a ValueError saying why not."""
-    if not isinstance(document, dict):
-        raise ValueError(f"{where}: expected a JSON object, got {type(document).__name__}")
-    missing = [key for key in _FILE_KEYS if key not in document]
-    extra = [key for key in document if key not in _FILE_KEYS]
-    if missing or extra:
-        raise ValueError(
-            f"{where}: expected the keys {', '.join(_FILE_KEYS)}; "
-            f"missing: {_few(missing) or 'none'}; unexpected: {_few(extra) or 'none'}"
-        )
-    if document["format"] != FORMAT:
-        raise ValueError(f"{where}: format is {document['format']!r}, expected {FORMAT!r}")
-    version = document["version"]
-    if type(version) is not int or version != VERSION:
-        raise ValueError(f"{where}: version {version!r} is not supported; expected {VERSION}")
-    registry = _registry()
-    name = document["class"]
-    if not isinstance(name, str) or name not in registry:
-        raise ValueError(f"{where}: unknown class {name!r}; known: {', '.join(registry)}")
-    model_class = registry[name]
-    if not issubclass(model_class, cls):
-        raise ValueError(f"{where}: the file holds a {name}, but {cls.__name__}.load was called")
-    config = document["config"]
-    if not isinstance(config, dict) or set(config) != set(model_class.config_keys):
-        raise ValueError(
-            f"{where}: config must be an object with the keys "
-            f"{', '.join(model_class.config_keys)}, got {config!r}"
-        )
-    parameters = document["parameters"]
-    if not isinstance(parameters, dict):
-        raise ValueError(
-            f"{where}: parameters must be an object of names to numbers, "
-            f"got {type(parameters).__name__}"
-        )
-    return model_class, config, parameters
-
-
-def _refuse_constant(token: str) -> float:
-    raise ValueError(f"{token} is not a JSON number; parameters must be finite")
-
-
 def _is_finite_real(value: Any) -> bool:
     if not isinstance(value, Real) or isinstance(value, bool):
         return False
@@ -484,13 +371,6 @@ def _is_finite_real(value: Any) -> bool:
 def _is_count(value: Any) -> bool:
     """A whole number >= 0 (an int, or a float such as 3.0), for buffers that count."""
     return (isinstance(value, Integral) or float(value).is_integer()) and value >= 0
-
-
-def _few(items: list, limit: int = 3, quote: bool = True) -> str:
-    """The first few items and how many more, for error messages."""
-    shown = [repr(item) if quote else str(item) for item in items[:limit]]
-    more = f" and {len(items) - limit} more" if len(items) > limit else ""
-    return ", ".join(shown) + more
 
 
 def _copy(value: Any) -> Any:

@@ -69,7 +69,8 @@ def count(value: Any, where: str) -> int:
     return int(value)
 
 
-def few(items: list[Any], limit: int = 3) -> str:
-    """The first few items and how many more, for error messages."""
-    shown = ", ".join(repr(item) for item in items[:limit])
+def few(items: list[Any], limit: int = 3, quote: bool = True) -> str:
+    """The first few items (by repr, or as they are with `quote=False`) and how many more, for
+    error messages."""
+    shown = ", ".join(repr(item) if quote else str(item) for item in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
