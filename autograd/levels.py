@@ -146,14 +146,16 @@ def _single_consumers(program: Program) -> dict[int, int]:
 
 def _biases_of(build: _Builder, part: list[int]) -> list[int] | None:
     """The `+ b` node after each dot node of a matmul, if every dot feeds only that (dot + b,
-    b computed once per call), else None."""
+    b computed once per call and already given its row by an earlier step), else None."""
     nodes = build.program.nodes
     adds = []
     for i in part:
         j = build.single_consumer.get(i)
         if j is None or nodes[j].rule.name != "add" or nodes[j].parents[0] != i:
             return None
-        if build.batched[nodes[j].parents[1]] or nodes[j].parents[1] == i:
+        bias = nodes[j].parents[1]
+        # A bias computed at the dot's own depth (exp(b)) runs in a later step of that level.
+        if build.batched[bias] or bias == i or bias not in build.row:
             return None
         adds.append(j)
     return adds

@@ -3,7 +3,7 @@ its levels (a layer is one matrix product); what its arguments must look like.""
 
 import pytest
 
-from autograd import Tape, Value, trace
+from autograd import Tape, Value, sum_values, trace
 from nn import MLP
 from nn.losses import cross_entropy
 from nn.optim import SGD
@@ -195,3 +195,27 @@ def test_many_outputs_repeating_a_node_are_read_and_seeded_as_one_output_each():
     # d/dx: w (y twice) + 1 (x); d/dw: x (y twice) and 3 (w * 3 twice, every example)
     assert found.arguments[0].tolist() == [2 * 101.0 + 1000.0, 2 * 202.0 + 2000.0]
     assert found.parameters.tolist() == [1.0 * 101.0 - 2.0 * 202.0 + 3 * (10.5 + 20.25)]
+
+
+def test_a_bias_computed_in_the_same_level_as_its_dot_products_is_added_once_computed():
+    from autograd import dot
+
+    W = [[Value(0.5), Value(-1.0)], [Value(2.0), Value(0.25)]]
+    b = [Value(0.1), Value(-0.2)]
+
+    def f(xs):  # each bias is exp(b): a static node at depth 1, as deep as the dot products
+        return sum_values(dot(w, xs) + c.exp() for w, c in zip(W, b))
+
+    tape = trace(f, [1.0, 2.0])
+    X = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    values, (grads,) = tape.value_and_grad(X, accumulate="sum")
+    expected_values, expected_grads = [], []
+    for row in X.tolist():
+        xs = [Value(x) for x in row]
+        out = f(xs)
+        out.backward()
+        expected_values.append(out.data)
+        expected_grads.append([x.grad for x in xs])
+    assert np.allclose(values, expected_values, rtol=1e-12)
+    assert np.allclose(grads, expected_grads, rtol=1e-12)
+    assert [c.grad for c in b] == pytest.approx([4 * c.exp().data for c in b], rel=1e-12)
