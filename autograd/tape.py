@@ -141,7 +141,7 @@ class Tape:
         as a `Cotangent`. Cotangents have the outputs' form: a number or a list per call, or an
         array (B,) or (B, m). `pullback(cotangents, arguments=False)` skips the arguments'
         gradients (`.arguments` is then None): only the parameters'. The forward pass runs once;
-        the pullback may be called many times, until the tape is called again.
+        the pullback may be called many times, in the same thread, until the tape is called again.
 
         >>> from autograd import trace
         >>> outputs, pullback = trace(lambda x: [x * x, 3 * x], 1.0).vjp(2.0)
@@ -158,9 +158,14 @@ class Tape:
         outputs = self._read_outputs(tables, batch, batched, backend)
         m = len(self._outputs)
         buffers = self._local.buffers
-        generation = buffers[1]
+        generation, thread = buffers[1], threading.get_ident()
 
         def pullback(cotangents: Any, arguments: bool = True) -> Cotangent:
+            if threading.get_ident() != thread:
+                raise RuntimeError(
+                    "pullback: a tape keeps its tables per thread, and this pullback's are "
+                    "another thread's; call it in the thread that called tape.vjp"
+                )
             if buffers[1] != generation or self._local.buffers is not buffers:
                 raise RuntimeError(
                     "pullback: the tape has been called again since this pullback's vjp, and its "

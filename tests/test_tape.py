@@ -140,6 +140,27 @@ def test_a_pullback_refuses_to_run_after_the_tape_was_called_again():
         pullback(np.ones(2))
 
 
+def test_a_pullback_called_in_another_thread_says_it_belongs_to_the_vjp_thread():
+    import threading
+
+    w = Value(2.0)
+    tape = trace(lambda x: w * x * x, 1.0)
+    _, pullback = tape.vjp(np.array([1.0, 2.0]))
+    raised = []
+
+    def call() -> None:
+        try:
+            pullback(np.ones(2))
+        except RuntimeError as error:
+            raised.append(str(error))
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join()
+    assert len(raised) == 1 and "the thread that called tape.vjp" in raised[0]
+    assert pullback(np.ones(2)).arguments[0].tolist() == [4.0, 8.0]
+
+
 def test_threads_calling_one_tape_at_once_get_their_own_answers():
     import threading
 
