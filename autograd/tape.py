@@ -365,6 +365,11 @@ def _batch_columns(args: tuple, shapes: list, caller: str, backend: Any) -> tupl
                 f"{caller}: argument {position} must have shape {form} (the batch on axis 0, "
                 f"as traced), got {tuple(arg.shape)}"
             )
+        if backend is NUMPY and arg.dtype.kind not in "fiu":  # complex, bool, str, object, ...
+            raise TypeError(
+                f"{caller}: argument {position} must be an array of real numbers (a float or "
+                f"integer dtype), got dtype {arg.dtype}"
+            )
         column = backend.asarray(arg)
         columns.append(column[None, :] if shape is None else column.T)
     return columns, batch, True

@@ -170,6 +170,8 @@ def backend_of_arguments(args: tuple, caller: str) -> TorchBackend:
         raise ValueError(
             f"{caller}: every tensor must be on one device, got {sorted(map(str, devices))}"
         )
+    if any(a.dtype == torch.bool for a in args):
+        raise TypeError(f"{caller}: tensors must hold numbers, got a torch.bool tensor")
     floating = {a.dtype for a in args if a.is_floating_point() or a.is_complex()}
     other = floating - {torch.float32, torch.float64}
     if other:

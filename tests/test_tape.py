@@ -106,6 +106,10 @@ def test_arguments_must_have_the_traced_form():
         tape(np.ones(3), [1.0, 2.0])
     with pytest.raises(ValueError, match=r"argument 1 must have shape \(3, 2\)"):
         tape(np.ones(3), np.ones((3, 3)))
+    for dtype in (complex, bool, str, object):  # complex would lose its imaginary part
+        with pytest.raises(TypeError, match="argument 0 must be an array of real numbers.*dtype"):
+            tape(np.ones(3).astype(dtype), np.ones((3, 2)))
+    assert tape(np.arange(3), np.ones((3, 2), dtype=np.float32)).tolist() == [-1.0, 0.0, 1.0]
     with pytest.raises(ValueError, match="accumulate must be"):
         tape.value_and_grad(1.0, [1.0, 2.0], accumulate="max")
     with pytest.raises(ValueError, match="empty batch"):

@@ -228,6 +228,8 @@ def test_arguments_must_all_be_tensors_of_float64_or_float32_on_one_device():
         tape(torch.ones(2), np.ones(2))
     with pytest.raises(TypeError, match=r"float64 or float32.*torch.float16.*\.double\(\)"):
         tape(torch.ones(2, dtype=torch.float16), torch.ones(2))
+    with pytest.raises(TypeError, match="must hold numbers, got a torch.bool tensor"):
+        tape(torch.ones(2), torch.ones(2, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"one device, got \['cpu', 'meta'\]"):
         tape(torch.ones(2), torch.ones(2, device="meta"))
     with pytest.raises(ValueError, match=r"argument 1 must have shape \(2,\)"):
