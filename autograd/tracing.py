@@ -171,6 +171,14 @@ def trace(
     if not callable(f):
         raise TypeError(f"trace: f must be callable, got {type(f).__name__} {f!r:.80}")
     shapes = [_shape(arg, i) for i, arg in enumerate(example_args)]
+    if parameters is not None:
+        parameters = list(parameters)
+        strays = [p for p in parameters if not isinstance(p, Value)]
+        if strays:
+            raise TypeError(
+                f"trace: parameters must be Values (such as model.parameters()), got "
+                f"{type(strays[0]).__name__} {strays[0]!r:.80}"
+            )
     first = _record(f, example_args, shapes)
     second = _probe(f, example_args, shapes)
     program = pair(first, second, shapes)

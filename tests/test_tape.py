@@ -194,6 +194,8 @@ def test_parameters_can_be_ordered_as_the_model_orders_them():
     assert tape.parameters == model.parameters()
     values = np.array([p.data for p in model.parameters()])
     assert tape([1.0, 2.0], params=values) == model([1.0, 2.0]).data
+    with pytest.raises(TypeError, match="parameters must be Values.*got float 0.5"):
+        trace(lambda x: model(x), [0.0, 0.0], parameters=[*model.parameters(), 0.5])
 
 
 def test_outputs_that_do_not_depend_on_the_arguments_repeat_for_every_example():
