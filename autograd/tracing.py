@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from autograd import value as value_module
+from autograd.modes import is_grad_enabled
 from autograd.program import Decision, Run, TraceError, pair
 from autograd.value import Value
 
@@ -170,6 +171,11 @@ def trace(
         raise ImportError(INSTALL) from error
     if not callable(f):
         raise TypeError(f"trace: f must be callable, got {type(f).__name__} {f!r:.80}")
+    if not is_grad_enabled():
+        raise RuntimeError(
+            "trace: called inside no_grad(), where f records no graph to compile; call trace "
+            "outside no_grad() (the tape it returns may then be called anywhere)"
+        )
     shapes = [_shape(arg, i) for i, arg in enumerate(example_args)]
     if parameters is not None:
         parameters = list(parameters)

@@ -196,3 +196,9 @@ def test_an_error_on_the_other_branch_is_reported_as_the_guard_not_as_the_error(
     tape = trace(f, 2.0)
     with pytest.raises(GuardError):
         tape(-2.0)  # log(-2) would be a ValueError: the guard comes first
+
+
+def test_trace_inside_no_grad_says_it_has_no_graph_to_compile():
+    w = Value(2.0)
+    with no_grad(), pytest.raises(RuntimeError, match="trace: called inside no_grad"):
+        trace(lambda x: w * x, 1.0)
