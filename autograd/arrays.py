@@ -19,7 +19,8 @@ namespace the rules' array forms receive (`xp`: `NUMPY_NAMESPACE` here) and the 
 tape needs beyond the rules (tables, strided views, scatter-adds, reading entries back), with the
 same names on both.
 
-This module imports NumPy: only `autograd.trace` imports it, so the eager engine never needs NumPy.
+This module imports NumPy, so only tapes (`autograd.trace`) import it, and the rules' helpers
+(`rules.exp_of`, ...) when handed a NumPy array: the eager engine never needs NumPy.
 
 >>> import numpy as np
 >>> from autograd import rules

@@ -13,7 +13,8 @@ of cotangents times outputs over the whole batch, through the mean (as training 
 
 The rule lives outside `autograd.rules`, the table of per-example operations (each of which a
 tape applies to every example on its own): `BATCH_RULES` names the rules a tape computes across
-the batch instead. Its array forms take NumPy as their first argument, as the table's do.
+the batch instead. Its array forms take the array namespace (NumPy's or PyTorch's) as their first
+argument, as the table's do.
 
 >>> from autograd import Value, trace
 >>> import numpy as np

@@ -1,7 +1,8 @@
 """A tape on PyTorch tensors: its tables are tensors on the arguments' device, in their dtype.
 
-`autograd.tape.Tape` picks this backend when its arguments are tensors; nothing else imports this
-module, and so nothing imports PyTorch unless a tensor is passed in. The traced program is the
+`autograd.tape.Tape` picks this backend when its arguments are tensors (and `autograd.arrays` when
+a rule's array form is handed one); this module is imported only then, so nothing imports PyTorch
+unless a tensor is passed in. The traced program is the
 same: each step calls its rule's array form with `TorchNamespace` in place of NumPy's
 (`autograd.arrays.NUMPY_NAMESPACE`), and uses `TorchBackend` for what a tape needs beyond the rules
 (tables, strided views of them, scatter-adds, reading non-finite entries back for the float forms

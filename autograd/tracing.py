@@ -2,7 +2,8 @@
 
 A fixed-shape computation builds the same graph for every input; only the numbers differ. `trace`
 runs `f` on `Value`s made from the example arguments and keeps the graph, which `autograd.tape`
-compiles into a few array operations per level and replays on NumPy arrays, a whole batch at a time.
+compiles into a few array operations per level and replays on NumPy arrays or PyTorch tensors, a
+whole batch at a time.
 
 What a graph cannot show, Python's own decisions, is what makes tracing delicate. `trace` deals
 with them in three ways:
@@ -153,8 +154,9 @@ def trace(
 
     Each argument is a number or a list of numbers; `f` takes a `Value` (or a list of Values) in
     each place and returns a Value or a list of Values. The tape then computes `f` for new
-    arguments: floats in, floats out, or NumPy arrays with the batch on axis 0. See the module's
-    docstring for which Python decisions in `f` are guarded and which cannot be seen.
+    arguments: floats in, floats out, or NumPy arrays (or PyTorch tensors) with the batch on axis
+    0. See the module's docstring for which Python decisions in `f` are guarded and which cannot
+    be seen.
 
     `parameters` (such as `model.parameters()`) orders `tape.parameters`: those `f` uses come
     first, in this order, then any other Value `f` reads, in the order the graph meets them.
