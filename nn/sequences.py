@@ -94,7 +94,9 @@ def sine_wave(
     ([0.0, 1.0, 0.0, -1.0, -0.0], True)
     """
     length = _positive_int(length, "sine_wave", "length")
-    if isinstance(period, bool) or not isinstance(period, Real) or not 0.0 < period < math.inf:
+    if isinstance(period, bool) or not isinstance(period, Real):
+        raise TypeError(f"sine_wave: period must be a real number, got {period!r}")
+    if not 0.0 < period < math.inf:
         raise ValueError(f"sine_wave: period must be a positive finite number, got {period!r}")
     noise = _noise(noise, "sine_wave")
     rng = random_source(seed)
@@ -145,7 +147,9 @@ def char_corpus(text: str | None = None) -> CharCorpus:
     True
     """
     text = TEXT if text is None else text
-    if not isinstance(text, str) or len(text) < 2:
+    if not isinstance(text, str):
+        raise TypeError(f"char_corpus: text must be a string, got {type(text).__name__}")
+    if len(text) < 2:
         raise ValueError(
             f"char_corpus: text must be a string of 2 characters or more, got {text!r}"
         )
@@ -173,7 +177,9 @@ def sample_text(
     'abbb'
     """
     length = _positive_int(length, "sample_text", "length")
-    if isinstance(temperature, bool) or not isinstance(temperature, Real) or temperature <= 0:
+    if isinstance(temperature, bool) or not isinstance(temperature, Real):
+        raise TypeError(f"sample_text: temperature must be a real number, got {temperature!r}")
+    if not temperature > 0:
         raise ValueError(f"sample_text: temperature must be positive, got {temperature!r}")
     if not prompt:
         raise ValueError("sample_text: prompt must hold at least one character")

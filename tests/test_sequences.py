@@ -124,6 +124,13 @@ def test_sampling_carries_the_state_the_model_returns():
         (lambda: sine_wave(10, period=0.0), ValueError, "period must be a positive finite number"),
         (lambda: sine_wave(10, noise=-1.0), ValueError, "noise must be finite and >= 0"),
         (lambda: char_corpus("a"), ValueError, "text must be a string of 2 characters or more"),
+        (lambda: char_corpus(5), TypeError, "text must be a string, got int"),
+        (lambda: sine_wave(10, period="a"), TypeError, "period must be a real number, got 'a'"),
+        (
+            lambda: sample_text(None, char_corpus("ab"), "a", 3, temperature="1"),
+            TypeError,
+            "temperature must be a real number, got '1'",
+        ),
         (lambda: sample_text(None, char_corpus("ab"), "", 3), ValueError, "prompt must hold"),
         (
             lambda: sample_text(None, char_corpus("ab"), "a", 3, temperature=0),
