@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 from autograd import no_grad
@@ -131,7 +131,16 @@ class CharCorpus:
         return [self.vocabulary.index(char) for char in text]
 
     def decode(self, indices: Sequence[int]) -> str:
-        """The characters at these indices of the vocabulary."""
+        """The characters at these indices of the vocabulary (each in 0..len(vocabulary) - 1)."""
+        size = len(self.vocabulary)
+        for t, i in enumerate(indices):
+            if isinstance(i, bool) or not isinstance(i, Integral):
+                kind = type(i).__name__
+                raise TypeError(f"decode: indices[{t}] must be an int, got {kind} {i!r}")
+            if not 0 <= i < size:
+                raise IndexError(
+                    f"decode: indices[{t}] = {i} is out of range for a vocabulary of {size}"
+                )
         return "".join(self.vocabulary[i] for i in indices)
 
     def next_character_data(self) -> tuple[list[int], list[int]]:

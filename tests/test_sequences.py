@@ -74,6 +74,19 @@ def test_a_character_outside_the_vocabulary_is_refused_by_name():
         char_corpus("abc").encode("abz")
 
 
+@pytest.mark.parametrize(
+    "indices, error, message",
+    [
+        ([0, -1], IndexError, r"indices\[1\] = -1 is out of range for a vocabulary of 3"),
+        ([3], IndexError, r"indices\[0\] = 3 is out of range"),
+        ([1.0], TypeError, r"indices\[0\] must be an int, got float 1.0"),
+    ],
+)
+def test_decode_refuses_an_index_outside_the_vocabulary(indices, error, message):
+    with pytest.raises(error, match=message):  # -1 would be the last character, silently
+        char_corpus("abc").decode(indices)
+
+
 def bigram_model(corpus, table):
     """A model that reads the last character and scores the next one from a table."""
 
