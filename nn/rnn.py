@@ -113,9 +113,6 @@ class _Recurrent(Module):
         per_cell += [cls.cell_class._count_parameters(deeper)] * (_size("num_layers", layers) - 1)
         return sum(per_cell)
 
-    def config(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in self.config_keys}
-
     def __repr__(self) -> str:
         extra = "" if self.num_layers == 1 else f", num_layers={self.num_layers}"
         extra += "" if self.bias else ", bias=False"
