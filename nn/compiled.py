@@ -206,18 +206,6 @@ class CompiledTraining:
             parameters = list(model.parameters())
             self.penalty = trace(lambda: regularization(parameters), parameters=params)
 
-    def train_epoch(self, model, loss, optimizer, epoch_batches, parameters, regularization):
-        """One epoch, as `nn.train._train_epoch` with the same arguments: (mean loss, accuracy).
-        A loop of its own (resuming mid-epoch, stopping on Ctrl-C) can use `epoch` and `batch`."""
-        total, correct, count = 0.0, 0, 0
-        with self.epoch():
-            for X_batch, y_batch in epoch_batches:
-                batch_loss, right = self.batch(X_batch, y_batch)
-                total += batch_loss * len(X_batch)
-                correct += right
-                count += len(X_batch)
-        return total / count, correct / count
-
     @contextmanager
     def epoch(self) -> Iterator[None]:
         """Inside the block the parameters live in `parameters.data` and the optimizer's state

@@ -50,6 +50,16 @@ def _positive(name: str, x: Any) -> float:
     return float(x)
 
 
+def _rate(name: str, x: Any) -> float:
+    """A learning rate read from a state dict: a finite number >= 0. A schedule may have taken
+    it to 0 (CosineAnnealingLR's default eta_min), which a constructor refuses as a setting."""
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise TypeError(f"{name} must be a real number, got {x!r}")
+    if not 0.0 <= x < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
+    return float(x)
+
+
 def _parameter_list(params: Iterable[Value], caller: str) -> list[Value]:
     """The parameters as a list: a non-empty iterable of distinct Values."""
     if isinstance(params, Value) or not isinstance(params, Iterable):
@@ -199,8 +209,10 @@ class Optimizer:
                 raise ValueError(
                     f"{where}: hyperparameters: {key} must be true or false, got {value!r}"
                 )
-        try:  # the constructor's own checks, on a copy that is then dropped
-            checked = type(self)(self.params, **given)
+        try:  # the constructor's own checks, on a copy that is then dropped; not of the rate,
+            # which may be 0 in a state (see `_rate`)
+            lr = _rate(f"{name}: lr", given["lr"])
+            checked = type(self)(self.params, **{**given, "lr": 1.0})
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: hyperparameters: {error}") from None
         buffers = check_keys(state["state"], self._buffers, f"{where}: state")
@@ -211,6 +223,7 @@ class Optimizer:
         self.steps = steps
         for key in self.hyperparameters:
             setattr(self, key, getattr(checked, key))
+        self.lr = lr
         for key, attribute in self._buffers.items():
             setattr(self, attribute, values[key])
 

@@ -55,9 +55,15 @@ class _Cell(Module):
         return ih, hh
 
     def _check(self, what: str, vector: Any, size: int, size_name: str) -> None:
-        if not isinstance(vector, (list, tuple)) or len(vector) != size:
-            got = f"{len(vector)} entries" if isinstance(vector, (list, tuple)) else repr(vector)
-            raise ValueError(f"{self!r}: {what} must be a list of {size_name}={size}, got {got}")
+        if not isinstance(vector, (list, tuple)):
+            raise TypeError(
+                f"{self!r}: {what} must be a list of {size_name}={size}, "
+                f"got {type(vector).__name__} {vector!r:.80}"
+            )
+        if len(vector) != size:
+            raise ValueError(
+                f"{self!r}: {what} must be a list of {size_name}={size}, got {len(vector)} entries"
+            )
 
     def _zeros(self) -> list[float]:
         return [0.0] * self.hidden_size
@@ -187,7 +193,8 @@ class GRUCell(_Cell):
 
 
 def _pair(cell: Module, hx: Any) -> tuple[Any, Any]:
-    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-        got = f"{len(hx)} entries" if isinstance(hx, (tuple, list)) else type(hx).__name__
-        raise ValueError(f"{cell!r}: hx must be a pair (h, c), got {got}")
+    if not isinstance(hx, (tuple, list)):
+        raise TypeError(f"{cell!r}: hx must be a pair (h, c), got {type(hx).__name__}")
+    if len(hx) != 2:
+        raise ValueError(f"{cell!r}: hx must be a pair (h, c), got {len(hx)} entries")
     return hx[0], hx[1]

@@ -59,17 +59,18 @@ class _Recurrent(Module):
 
     def forward(self, input: Steps, hx: Any = None) -> tuple[list[Any], Any]:
         if not isinstance(input, (list, tuple)) or not input:
-            got = "an empty list" if isinstance(input, (list, tuple)) else type(input).__name__
-            raise ValueError(
+            is_list = isinstance(input, (list, tuple))
+            raise (ValueError if is_list else TypeError)(
                 f"{self!r}: input must be a non-empty list of steps, each a list of "
-                f"input_size={self.input_size} numbers, got {got}"
+                f"input_size={self.input_size} numbers, "
+                f"got {'an empty list' if is_list else type(input).__name__}"
             )
         for t, step in enumerate(input):
             if not isinstance(step, (list, tuple)) or len(step) != self.input_size:
-                got = f"{len(step)} entries" if isinstance(step, (list, tuple)) else repr(step)
-                raise ValueError(
+                is_list = isinstance(step, (list, tuple))
+                raise (ValueError if is_list else TypeError)(
                     f"{self!r}: input[{t}] must be a list of input_size={self.input_size} "
-                    f"numbers, got {got}"
+                    f"numbers, got {f'{len(step)} entries' if is_list else _described(step)}"
                 )
         states = self._initial_states(hx)
         while len(self._steps) < len(input):
@@ -91,7 +92,7 @@ class _Recurrent(Module):
 
     def _layers_of(self, states: Any, name: str) -> list[Any]:
         if not isinstance(states, (list, tuple)) or len(states) != self.num_layers:
-            raise ValueError(
+            raise (ValueError if isinstance(states, (list, tuple)) else TypeError)(
                 f"{self!r}: {name} must hold one state per layer, num_layers={self.num_layers}, "
                 f"got {_described(states)}"
             )
@@ -111,9 +112,6 @@ class _Recurrent(Module):
         per_cell = [cls.cell_class._count_parameters(first)]
         per_cell += [cls.cell_class._count_parameters(deeper)] * (_size("num_layers", layers) - 1)
         return sum(per_cell)
-
-    def config(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in self.config_keys}
 
     def __repr__(self) -> str:
         extra = "" if self.num_layers == 1 else f", num_layers={self.num_layers}"
@@ -172,7 +170,9 @@ class LSTM(_Recurrent):
         if hx is None:
             return [None] * self.num_layers
         if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            raise ValueError(f"{self!r}: hx must be a pair (h0, c0), got {_described(hx)}")
+            raise (ValueError if isinstance(hx, (tuple, list)) else TypeError)(
+                f"{self!r}: hx must be a pair (h0, c0), got {_described(hx)}"
+            )
         h0, c0 = self._layers_of(hx[0], "hx[0] (h0)"), self._layers_of(hx[1], "hx[1] (c0)")
         return list(zip(h0, c0))
 
@@ -198,4 +198,4 @@ class GRU(_Recurrent):
 def _described(states: Any) -> str:
     if isinstance(states, (list, tuple)):
         return f"a {type(states).__name__} of {len(states)}"
-    return type(states).__name__
+    return f"{type(states).__name__} {states!r:.80}"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from numbers import Integral
 from typing import Any, ClassVar
 
-from nn.optim import Optimizer, _number, _positive
+from nn.optim import Optimizer, _number, _positive, _rate
 from nn.states import check_keys, count
 
 
@@ -80,7 +80,7 @@ class Schedule:
             raise ValueError(f"{where}: the state is of a {state['class']!r}, not a {name}")
         last_epoch = count(state["last_epoch"], f"{where}: last_epoch")
         try:
-            base_lr = _positive(f"{name}: base_lr", state["base_lr"])
+            base_lr = _rate(f"{name}: base_lr", state["base_lr"])
             settings = self._checked(base_lr, *(state[key] for key in self._settings))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where}: {error}") from None

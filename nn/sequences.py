@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 from autograd import no_grad
@@ -94,7 +94,9 @@ def sine_wave(
     ([0.0, 1.0, 0.0, -1.0, -0.0], True)
     """
     length = _positive_int(length, "sine_wave", "length")
-    if isinstance(period, bool) or not isinstance(period, Real) or not 0.0 < period < math.inf:
+    if isinstance(period, bool) or not isinstance(period, Real):
+        raise TypeError(f"sine_wave: period must be a real number, got {period!r}")
+    if not 0.0 < period < math.inf:
         raise ValueError(f"sine_wave: period must be a positive finite number, got {period!r}")
     noise = _noise(noise, "sine_wave")
     rng = random_source(seed)
@@ -129,7 +131,16 @@ class CharCorpus:
         return [self.vocabulary.index(char) for char in text]
 
     def decode(self, indices: Sequence[int]) -> str:
-        """The characters at these indices of the vocabulary."""
+        """The characters at these indices of the vocabulary (each in 0..len(vocabulary) - 1)."""
+        size = len(self.vocabulary)
+        for t, i in enumerate(indices):
+            if isinstance(i, bool) or not isinstance(i, Integral):
+                kind = type(i).__name__
+                raise TypeError(f"decode: indices[{t}] must be an int, got {kind} {i!r}")
+            if not 0 <= i < size:
+                raise IndexError(
+                    f"decode: indices[{t}] = {i} is out of range for a vocabulary of {size}"
+                )
         return "".join(self.vocabulary[i] for i in indices)
 
     def next_character_data(self) -> tuple[list[int], list[int]]:
@@ -145,7 +156,9 @@ def char_corpus(text: str | None = None) -> CharCorpus:
     True
     """
     text = TEXT if text is None else text
-    if not isinstance(text, str) or len(text) < 2:
+    if not isinstance(text, str):
+        raise TypeError(f"char_corpus: text must be a string, got {type(text).__name__}")
+    if len(text) < 2:
         raise ValueError(
             f"char_corpus: text must be a string of 2 characters or more, got {text!r}"
         )
@@ -173,7 +186,9 @@ def sample_text(
     'abbb'
     """
     length = _positive_int(length, "sample_text", "length")
-    if isinstance(temperature, bool) or not isinstance(temperature, Real) or temperature <= 0:
+    if isinstance(temperature, bool) or not isinstance(temperature, Real):
+        raise TypeError(f"sample_text: temperature must be a real number, got {temperature!r}")
+    if not temperature > 0:
         raise ValueError(f"sample_text: temperature must be positive, got {temperature!r}")
     if not prompt:
         raise ValueError("sample_text: prompt must hold at least one character")

@@ -93,7 +93,8 @@ def test_the_graph_alive_grows_with_k2_and_not_with_the_length_of_the_sequence()
 def test_without_count_nodes_no_graph_walk_is_made_and_nothing_is_recorded():
     model = Predictor()
     history = truncated_bptt(model, mse, Watching(model.parameters()), sine_wave(10), k1=5)
-    assert history.nodes == [] and repr(history).startswith("BPTTHistory(updates=2, loss=")
+    assert isinstance(history, BPTTHistory) and history.nodes == []
+    assert repr(history).startswith("BPTTHistory(updates=2, loss=")
 
 
 def test_clipping_caps_the_gradient_the_optimizer_sees_and_the_history_keeps_the_raw_norm():
@@ -145,7 +146,7 @@ def test_detach_copies_values_as_constants_and_keeps_the_structure():
     copied = detach(((h, None), [2.0]))
     assert [v.data for v in copied[0][0]] == [v.data for v in h]
     assert all(v.parents == () for v in copied[0][0]) and copied[0][1] is None
-    assert copied[1] == [2.0] and isinstance(BPTTHistory(), BPTTHistory)
+    assert copied[1] == [2.0]
 
 
 @pytest.mark.parametrize(

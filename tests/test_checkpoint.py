@@ -15,7 +15,7 @@ from training_runs import bits, setup, train
 
 from nn import MLP
 from nn.losses import mse
-from nn.optim import SGD, Adam
+from nn.optim import SGD, Adam, CosineAnnealingLR
 from nn.train import fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +126,25 @@ def test_an_early_stopped_run_resumes_to_the_same_stop_and_the_same_best_weights
     # resuming the finished run takes no step: the best weights come back and the history is kept
     again, history_again = train("adam", **options, resume=path)
     assert bits(again) == bits(reference) and history_again == reference_history
+
+
+def test_a_run_whose_schedule_annealed_the_rate_to_zero_resumes(tmp_path):
+    # CosineAnnealingLR's default eta_min is 0: after epoch T_max the rate is exactly 0, and the
+    # checkpoint taken then must load
+    data = ([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0]], [1.0, -1.0, 0.0, 2.0])
+
+    def run(epochs, **options):
+        model = MLP(2, [4, 1], seed=0)
+        optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+        scheduler = CosineAnnealingLR(optimizer, T_max=2)
+        fit(model, mse, optimizer, data, epochs, 2, scheduler=scheduler, seed=0, progress=False,
+            **options)  # fmt: skip
+        return model
+
+    path = tmp_path / "run.json"
+    run(2, checkpoint=path)
+    assert _document(path)["optimizer"]["hyperparameters"]["lr"] == 0.0
+    assert bits(run(4, resume=path)) == bits(run(4))
 
 
 def test_checkpoints_are_written_every_k_epochs_and_after_the_last(tmp_path):

@@ -251,6 +251,20 @@ def test_cosine_annealing_reaches_eta_min_at_t_max_and_the_midpoint_halfway():
     assert rates == sorted(rates, reverse=True)
 
 
+def test_a_learning_rate_annealed_to_zero_is_saved_and_loaded():
+    # CosineAnnealingLR's default eta_min is 0: at T_max the rate is exactly 0, which the
+    # constructor refuses as a setting but which a state dict must carry back
+    w = Value(1.0)
+    optimizer = SGD([w], lr=0.5, momentum=0.9)
+    schedule = CosineAnnealingLR(optimizer, T_max=2)
+    for _ in range(2):
+        schedule.step()
+    assert optimizer.lr == 0.0
+    again = SGD([w], lr=0.5, momentum=0.9)
+    again.load_state_dict(optimizer.state_dict())
+    assert again.lr == 0.0 and again.state_dict() == optimizer.state_dict()
+
+
 def test_a_scheduled_learning_rate_is_the_one_the_next_step_uses():
     w = Value(1.0)
     optimizer = SGD([w], lr=1.0)
@@ -431,7 +445,8 @@ def _malformed(change):
         (lambda s: s.update(steps=-1), r"steps: expected a whole number >= 0, got -1"),
         (lambda s: s.update(steps=True), r"steps: expected a whole number >= 0, got True"),
         (lambda s: s["hyperparameters"].pop("momentum"), "hyperparameters: missing 'momentum'"),
-        (lambda s: s["hyperparameters"].update(lr=math.inf), "lr must be a positive finite"),
+        (lambda s: s["hyperparameters"].update(lr=math.inf), "lr must be a finite number >= 0"),
+        (lambda s: s["hyperparameters"].update(lr=-0.1), "lr must be a finite number >= 0, got -0"),
         (lambda s: s["hyperparameters"].update(lr="0.1"), "lr must be a real number, got '0.1'"),
         (lambda s: s["hyperparameters"].update(momentum=1.5), r"momentum must be in \[0.0, 1.0\)"),
         (lambda s: s["hyperparameters"].update(nesterov=1), "nesterov must be true or false"),

@@ -198,7 +198,7 @@ def test_draw_graph_unrolls_a_sequence_model_in_time_one_box_per_step():
             ValueError,
             "hx must be a list of hidden_size=3",
         ),
-        (lambda: LSTMCell(1, 2)([1.0], [0.0, 0.0]), ValueError, r"hx\[0\] \(h\) must be a list"),
+        (lambda: LSTMCell(1, 2)([1.0], [0.0, 0.0]), TypeError, r"hx\[0\] \(h\) must be a list"),
         (lambda: LSTMCell(1, 2)([1.0], [0.0]), ValueError, "hx must be a pair"),
         (lambda: RNN(1, 2)([]), ValueError, "input must be a non-empty list of steps"),
         (
@@ -208,9 +208,15 @@ def test_draw_graph_unrolls_a_sequence_model_in_time_one_box_per_step():
         ),
         (
             lambda: LSTM(1, 2)([1.0]),
-            ValueError,
-            r"input\[0\] must be a list of input_size=1 numbers, got 1.0",
+            TypeError,
+            r"input\[0\] must be a list of input_size=1 numbers, got float 1.0",
         ),
+        (lambda: RNNCell(2, 3)(5.0), TypeError, "input must be a list of input_size=2, got float"),
+        (lambda: GRUCell(1, 2)([1.0], 0.0), TypeError, "hx must be a list of hidden_size=2"),
+        (lambda: LSTMCell(1, 2)([1.0], 5), TypeError, "hx must be a pair .*, got int"),
+        (lambda: RNN(1, 2)(5.0), TypeError, "input must be a non-empty list of steps.*got float"),
+        (lambda: GRU(1, 2)([[1.0]], 0.0), TypeError, "hx must hold one state per layer"),
+        (lambda: LSTM(1, 2)([[1.0]], 0.0), TypeError, "hx must be a pair"),
         (
             lambda: GRU(1, 2, num_layers=2)([[1.0]], [[0.0, 0.0]]),
             ValueError,

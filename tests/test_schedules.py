@@ -69,7 +69,7 @@ def test_a_schedule_state_holds_its_settings_base_lr_and_epoch_count():
         (lambda s: s.update(step_size=0), "step_size must be a positive int, got 0"),
         (lambda s: s.update(step_size=2.5), "step_size must be a positive int, got 2.5"),
         (lambda s: s.update(gamma=math.nan), "gamma must be a positive finite number, got nan"),
-        (lambda s: s.update(base_lr=math.inf), "base_lr must be a positive finite number"),
+        (lambda s: s.update(base_lr=math.inf), "base_lr must be a finite number >= 0"),
         (lambda s: s.update(base_lr="1"), "base_lr must be a real number, got '1'"),
     ],
 )

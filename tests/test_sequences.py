@@ -74,6 +74,19 @@ def test_a_character_outside_the_vocabulary_is_refused_by_name():
         char_corpus("abc").encode("abz")
 
 
+@pytest.mark.parametrize(
+    "indices, error, message",
+    [
+        ([0, -1], IndexError, r"indices\[1\] = -1 is out of range for a vocabulary of 3"),
+        ([3], IndexError, r"indices\[0\] = 3 is out of range"),
+        ([1.0], TypeError, r"indices\[0\] must be an int, got float 1.0"),
+    ],
+)
+def test_decode_refuses_an_index_outside_the_vocabulary(indices, error, message):
+    with pytest.raises(error, match=message):  # -1 would be the last character, silently
+        char_corpus("abc").decode(indices)
+
+
 def bigram_model(corpus, table):
     """A model that reads the last character and scores the next one from a table."""
 
@@ -124,6 +137,13 @@ def test_sampling_carries_the_state_the_model_returns():
         (lambda: sine_wave(10, period=0.0), ValueError, "period must be a positive finite number"),
         (lambda: sine_wave(10, noise=-1.0), ValueError, "noise must be finite and >= 0"),
         (lambda: char_corpus("a"), ValueError, "text must be a string of 2 characters or more"),
+        (lambda: char_corpus(5), TypeError, "text must be a string, got int"),
+        (lambda: sine_wave(10, period="a"), TypeError, "period must be a real number, got 'a'"),
+        (
+            lambda: sample_text(None, char_corpus("ab"), "a", 3, temperature="1"),
+            TypeError,
+            "temperature must be a real number, got '1'",
+        ),
         (lambda: sample_text(None, char_corpus("ab"), "", 3), ValueError, "prompt must hold"),
         (
             lambda: sample_text(None, char_corpus("ab"), "a", 3, temperature=0),
