@@ -47,7 +47,7 @@ from typing import Any
 
 from autograd.backward import local_derivatives_as_values
 from autograd.functional import Argnums, _inputs, _positions
-from autograd.modes import is_grad_enabled
+from autograd.modes import recording
 from autograd.value import Value
 
 # A sweep's program: for each node that depends on an input, in evaluation order, its position
@@ -119,14 +119,6 @@ def push_tangents(program: Program, size: int, seeds: list[tuple[int, Any]]) -> 
     return tangent
 
 
-def _require_recording(caller: str) -> None:
-    if not is_grad_enabled():
-        raise RuntimeError(
-            f"{caller}: called inside no_grad(), where f records no graph; forward mode pushes "
-            f"tangents through the graph f records, so call {caller} outside no_grad()"
-        )
-
-
 def _numbers(items: Any, what: str) -> list:
     if not isinstance(items, (tuple, list)):
         raise TypeError(
@@ -172,24 +164,24 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         raise ValueError(
             f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal"
         )
-    _require_recording("jvp")
-    nodes, nested_primals = _inputs(tuple(primals), "jvp")
-    nested = nested_primals or any(isinstance(t, Value) for t in tangents)
-    outputs, container = _outputs(f(*nodes), "jvp")
-    order = evaluation_order(outputs, nodes)
-    position = {node: i for i, node in enumerate(order)}
-    seeds = [
-        (position[node], t if isinstance(t, Value) else float(t))
-        for node, t in zip(nodes, tangents)
-        if node in position
-    ]
-    tangent = push_tangents(tangent_program(order, nodes, nested_primals), len(order), seeds)
-    values = [out if nested else out.data for out in outputs]
-    slopes = [tangent[position[out]] for out in outputs]
-    slopes = [_as_value(s) for s in slopes] if nested else [float(s) for s in slopes]
-    if container is None:
-        return values[0], slopes[0]
-    return container(values), container(slopes)
+    with recording():  # f records even under an outer no_grad(), as in torch.func
+        nodes, nested_primals = _inputs(tuple(primals), "jvp")
+        nested = nested_primals or any(isinstance(t, Value) for t in tangents)
+        outputs, container = _outputs(f(*nodes), "jvp")
+        order = evaluation_order(outputs, nodes)
+        position = {node: i for i, node in enumerate(order)}
+        seeds = [
+            (position[node], t if isinstance(t, Value) else float(t))
+            for node, t in zip(nodes, tangents)
+            if node in position
+        ]
+        tangent = push_tangents(tangent_program(order, nodes, nested_primals), len(order), seeds)
+        values = [out if nested else out.data for out in outputs]
+        slopes = [tangent[position[out]] for out in outputs]
+        slopes = [_as_value(s) for s in slopes] if nested else [float(s) for s in slopes]
+        if container is None:
+            return values[0], slopes[0]
+        return container(values), container(slopes)
 
 
 def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list]:
@@ -203,8 +195,8 @@ def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list
     [[3.0, 2.0], [1.0, 1.0]]
     """
 
+    @recording()
     def jacobian_at(*args: Any) -> list:
-        _require_recording("jacfwd")
         nodes, nested = _inputs(args, "jacfwd")
         positions, _ = _positions(argnums, len(nodes), "jacfwd")
         outputs, _ = _outputs(f(*nodes), "jacfwd")

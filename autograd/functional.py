@@ -3,6 +3,9 @@
 `f` is a plain Python function of scalar arguments that computes with `Value`s. Floats go in and
 floats come out. Called with `Value`s instead (as happens when transforms are nested,
 `grad(grad(f))`), a transform builds the derivative's graph, to be differentiated again.
+
+As `torch.func`'s transforms, they ignore a `no_grad()` around the call: f records its graph all the
+same (`modes.recording`), since the derivative is read from it. A `no_grad()` inside f still holds.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from numbers import Real
 from typing import Any
 
 from autograd.backward import adjoints
-from autograd.modes import no_grad
+from autograd.modes import no_grad, recording
 from autograd.value import Value
 
 Argnums = int | Sequence[int] | None
@@ -98,6 +101,7 @@ def _pick(values: list, single: bool) -> Any:
 
 
 def _transform(f: Callable[..., Value], argnums: Argnums, caller: str) -> Callable[..., tuple]:
+    @recording()
     def value_and_gradient(*args: Any) -> tuple:
         nodes, nested = _inputs(args, caller)
         positions, single = _positions(argnums, len(nodes), caller)
@@ -138,6 +142,7 @@ def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Call
     [[3.0, 2.0], [1.0, 1.0]]
     """
 
+    @recording()
     def jacobian_at(*args: Any) -> list:
         nodes, nested = _inputs(args, "jacobian")
         positions, _ = _positions(argnums, len(nodes), "jacobian")
@@ -160,6 +165,7 @@ def hessian(f: Callable[..., Value], argnums: Argnums = None) -> Callable[..., l
     [[4.0, 6.0], [6.0, 0.0]]
     """
 
+    @recording()
     def hessian_at(*args: Any) -> list:
         nodes, nested = _inputs(args, "hessian")
         positions, _ = _positions(argnums, len(nodes), "hessian")
@@ -179,11 +185,12 @@ def hvp(f: Callable[..., Value], args: Sequence[float], vector: Sequence[float])
     """
     if len(vector) != len(args):
         raise ValueError(f"hvp: vector has {len(vector)} entries but f takes {len(args)} arguments")
-    nodes, nested = _inputs(tuple(args), "hvp")
-    out = _scalar_output(f(*nodes), "hvp")
-    first = gradients(out, nodes, create_graph=True)
-    directional = sum((g * float(v) for g, v in zip(first, vector)), Value(0.0))
-    return gradients(directional, nodes, create_graph=nested)
+    with recording():
+        nodes, nested = _inputs(tuple(args), "hvp")
+        out = _scalar_output(f(*nodes), "hvp")
+        first = gradients(out, nodes, create_graph=True)
+        directional = sum((g * float(v) for g, v in zip(first, vector)), Value(0.0))
+        return gradients(directional, nodes, create_graph=nested)
 
 
 class GradcheckError(AssertionError):

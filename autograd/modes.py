@@ -88,6 +88,31 @@ def no_grad() -> Iterator[None]:
         _grad_enabled.reset(token)
 
 
+@contextmanager
+def recording() -> Iterator[None]:
+    """Record inside the block even under an outer `no_grad()`, as PyTorch's `enable_grad`.
+
+    The transforms (`grad`, `jvp`, `hessian`, ...) differentiate the graph that f records, so
+    they run f in this block: as `torch.func`'s transforms, they ignore a `no_grad()` around the
+    call (an evaluation loop asking for a gradient), where f would otherwise record nothing and
+    every derivative would silently come out 0.0. A `no_grad()` inside f still holds there.
+
+    >>> from autograd import Value
+    >>> with no_grad(), recording():
+    ...     y = Value(2.0) * 3
+    >>> len(y.parents)
+    1
+    """
+    if _grad_enabled.get():
+        yield
+        return
+    token = _grad_enabled.set(True)
+    try:
+        yield
+    finally:
+        _grad_enabled.reset(token)
+
+
 def is_grad_enabled() -> bool:
     """Whether new operations record the graph here (False inside `no_grad()`).
 

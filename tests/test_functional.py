@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd import Value, rules
+from autograd import Value, no_grad, rules
 from autograd.functional import (
     GradcheckError,
     grad,
@@ -278,3 +278,45 @@ def test_newton_beats_gradient_descent_on_rosenbrock():
         example["rosenbrock"], example["START"], max_steps=1000
     )
     assert newton_steps <= 10 < descent_steps
+
+
+def test_transforms_under_an_outer_no_grad_still_differentiate_as_torch_func_does():
+    # An evaluation loop inside no_grad() asking for a gradient got 0.0 before: f recorded nothing.
+    cube = lambda x: x * x * x  # noqa: E731
+    with no_grad():
+        assert grad(cube)(2.0) == 12.0
+        assert grad(grad(cube))(2.0) == 12.0
+        assert value_and_grad(cube)(2.0) == (8.0, 12.0)
+        assert jacobian(lambda x, y: [x * y, x + y])(2.0, 3.0) == [[3.0, 2.0], [1.0, 1.0]]
+        assert hessian(lambda x, y: x * x * y)(3.0, 2.0) == [[4.0, 6.0], [6.0, 0.0]]
+        assert hvp(lambda x, y: x * x * y, (3.0, 2.0), (1.0, 0.0)) == [4.0, 6.0]
+        assert gradcheck(lambda x, y: (x * y).tanh(), (0.3, -1.2))
+        after = Value(2.0) * 3  # the block itself still records nothing
+    assert after.parents == ()
+
+
+def test_a_no_grad_inside_f_still_makes_a_constant_under_the_transforms():
+    def half_frozen(x):
+        with no_grad():
+            frozen = x * x
+        return frozen * x
+
+    assert grad(half_frozen)(2.0) == 4.0
+    with no_grad():
+        assert grad(half_frozen)(2.0) == 4.0
+
+
+def test_asyncio_tasks_inside_no_grad_get_true_gradients():
+    import asyncio
+
+    async def evaluate(frozen: bool) -> float:
+        if not frozen:
+            return grad(lambda x: x * x)(3.0)
+        with no_grad():
+            await asyncio.sleep(0)
+            return grad(lambda x: x * x)(3.0)
+
+    async def both():
+        return await asyncio.gather(evaluate(True), evaluate(False))
+
+    assert asyncio.run(both()) == [6.0, 6.0]
