@@ -320,3 +320,13 @@ def test_asyncio_tasks_inside_no_grad_get_true_gradients():
         return await asyncio.gather(evaluate(True), evaluate(False))
 
     assert asyncio.run(both()) == [6.0, 6.0]
+
+
+def test_create_graph_records_the_gradient_even_under_no_grad_as_pytorch_does():
+    x = Value(3.0)
+    y = x**3
+    with no_grad():
+        [dy] = gradients(y, [x], create_graph=True)
+        y.backward(create_graph=True)
+    assert dy.data == 27.0 and gradients(dy, [x]) == [18.0]
+    assert x.grad.data == 27.0 and gradients(x.grad, [x]) == [18.0]
