@@ -42,11 +42,10 @@ this design gives up.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from numbers import Real
 from typing import Any
 
 from autograd.backward import local_derivatives_as_values
-from autograd.functional import Argnums, _inputs, _positions
+from autograd.functional import Argnums, _inputs, _numbers, _positions
 from autograd.modes import recording
 from autograd.value import Value
 
@@ -119,21 +118,6 @@ def push_tangents(program: Program, size: int, seeds: list[tuple[int, Any]]) -> 
     return tangent
 
 
-def _numbers(items: Any, what: str) -> list:
-    if not isinstance(items, (tuple, list)):
-        raise TypeError(
-            f"jvp: {what} must be a tuple or list with one entry per argument of f, "
-            f"got {type(items).__name__} {items!r}"
-        )
-    for i, item in enumerate(items):
-        if isinstance(item, bool) or not isinstance(item, (Real, Value)):
-            raise TypeError(
-                f"jvp: {what}[{i}] must be a real number or a Value, "
-                f"got {type(item).__name__} {item!r}"
-            )
-    return list(items)
-
-
 def _outputs(out: Any, caller: str) -> tuple[list[Value], type | None]:
     """f's result as a list of Values, and the container to give results back in (None: one)."""
     if isinstance(out, Value):
@@ -158,8 +142,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     >>> jvp(lambda x, y: x * y.sin(), (2.0, 0.0), (1.0, 1.0))
     (0.0, 2.0)
     """
-    primals = _numbers(primals, "primals")
-    tangents = _numbers(tangents, "tangents")
+    primals = _numbers(primals, "jvp", "primals")
+    tangents = _numbers(tangents, "jvp", "tangents")
     if len(primals) != len(tangents):
         raise ValueError(
             f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal"

@@ -83,6 +83,22 @@ def _inputs(args: tuple, caller: str) -> tuple[list[Value], bool]:
     return nodes, nested
 
 
+def _numbers(items: Any, caller: str, what: str) -> list:
+    """`items` as a list, refused unless a tuple or list of real numbers and `Value`s."""
+    if not isinstance(items, (tuple, list)):
+        raise TypeError(
+            f"{caller}: {what} must be a tuple or list with one entry per argument of f, "
+            f"got {type(items).__name__} {items!r}"
+        )
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, (Real, Value)):
+            raise TypeError(
+                f"{caller}: {what}[{i}] must be a real number or a Value, "
+                f"got {type(item).__name__} {item!r}"
+            )
+    return list(items)
+
+
 def _scalar_output(out: Any, caller: str) -> Value:
     if isinstance(out, Value):
         return out
@@ -183,13 +199,17 @@ def hvp(f: Callable[..., Value], args: Sequence[float], vector: Sequence[float])
     >>> hvp(lambda x, y: x * x * y, (3.0, 2.0), (1.0, 0.0))
     [4.0, 6.0]
     """
+    args = _numbers(args, "hvp", "args")
+    vector = _numbers(vector, "hvp", "vector")
     if len(vector) != len(args):
         raise ValueError(f"hvp: vector has {len(vector)} entries but f takes {len(args)} arguments")
     with recording():
         nodes, nested = _inputs(tuple(args), "hvp")
         out = _scalar_output(f(*nodes), "hvp")
         first = gradients(out, nodes, create_graph=True)
-        directional = sum((g * float(v) for g, v in zip(first, vector)), Value(0.0))
+        # A Value in the vector (hvp nested in a transform) stays one, so v's paths are counted.
+        directional = sum((g * v for g, v in zip(first, vector)), Value(0.0))
+        nested = nested or any(isinstance(v, Value) for v in vector)
         return gradients(directional, nodes, create_graph=nested)
 
 

@@ -330,3 +330,24 @@ def test_create_graph_records_the_gradient_even_under_no_grad_as_pytorch_does():
         y.backward(create_graph=True)
     assert dy.data == 27.0 and gradients(dy, [x]) == [18.0]
     assert x.grad.data == 27.0 and gradients(x.grad, [x]) == [18.0]
+
+
+def test_hvp_keeps_a_value_in_the_vector_so_nesting_counts_its_paths():
+    f = lambda x, y: x * x * y  # noqa: E731  H = [[2y, 2x], [2x, 0]]
+    # d/dv of (H (v, 0))[0] = 2y = 4: the vector's entry was turned into a float before.
+    assert grad(lambda v: hvp(f, (3.0, 2.0), (v, 0.0))[0])(1.0) == 4.0
+    assert grad(lambda a: hvp(f, (a, 2.0), (a, 0.0))[1])(3.0) == 4.0 * 3.0  # d/da (2a * a)
+
+
+@pytest.mark.parametrize(
+    "args, vector, message",
+    [
+        (3.0, (1.0,), r"hvp: args must be a tuple or list .* got float 3.0"),
+        ((3.0, 2.0), ("a", 0.0), r"hvp: vector\[0\] must be a real number or a Value, got str 'a'"),
+        ((3.0, 2.0), (True, 0.0), r"hvp: vector\[0\] must be a real number .* got bool True"),
+        ((3.0, 2.0), iter((1.0, 0.0)), r"hvp: vector must be a tuple or list"),
+    ],
+)
+def test_hvp_refuses_arguments_that_are_not_tuples_of_numbers(args, vector, message):
+    with pytest.raises(TypeError, match=message):
+        hvp(lambda x, y: x * y, args, vector)
