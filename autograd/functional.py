@@ -52,6 +52,11 @@ def _positions(argnums: Argnums, count: int, caller: str) -> tuple[list[int], bo
     if argnums is None:
         return list(range(count)), False
     single = isinstance(argnums, int)
+    if not single and not isinstance(argnums, (tuple, list)):
+        raise TypeError(
+            f"{caller}: argnums must be an int, a tuple or list of ints, or None, "
+            f"got {type(argnums).__name__} {argnums!r}"
+        )
     chosen = [argnums] if single else list(argnums)
     for position in chosen:
         if isinstance(position, bool) or not isinstance(position, int):

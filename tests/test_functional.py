@@ -230,7 +230,10 @@ def test_gradcheck_reports_the_argument_furthest_off_not_the_first():
     "call, error, message",
     [
         (lambda: grad(lambda x: x, argnums=1)(1.0), ValueError, "argnums 1 is out of range"),
-        (lambda: grad(lambda x: x, argnums="0")(1.0), TypeError, "argnums must be ints"),
+        (lambda: grad(lambda x: x, argnums="0")(1.0), TypeError, "argnums must be an int, a"),
+        (lambda: grad(lambda x: x, argnums=0.0)(1.0), TypeError, "or None, got float 0.0"),
+        (lambda: hessian(lambda x: x, argnums={0})(1.0), TypeError, "or None, got set"),
+        (lambda: grad(lambda x: x, argnums=(0.0,))(1.0), TypeError, "argnums must be ints"),
         (lambda: grad(lambda x: [x, x])(1.0), TypeError, "use jacobian"),
         (lambda: grad(lambda x: 3.0)(1.0), TypeError, "must return a Value"),
         (lambda: grad(lambda x: x)("a"), TypeError, "argument 0 must be a real number"),
