@@ -263,6 +263,17 @@ def _value_at(f: Callable[..., Value]) -> Callable[[list], float]:
     return lambda args: _evaluate(f, args)
 
 
+def _point(args: Any, caller: str) -> list[float]:
+    """The point to check at, as floats: a tuple or list of at least one real number."""
+    numbers = _numbers(args, caller, "args")
+    if not numbers:
+        raise ValueError(f"{caller}: args is empty; give f at least one argument to check")
+    for i, number in enumerate(numbers):
+        if isinstance(number, Value):
+            raise TypeError(f"{caller}: args[{i}] must be a real number, got {number!r}")
+    return [float(a) for a in numbers]
+
+
 def gradcheck(
     f: Callable[..., Value],
     args: Sequence[float],
@@ -278,7 +289,7 @@ def gradcheck(
     >>> gradcheck(lambda x, y: (x * y).tanh(), (0.3, -1.2))
     True
     """
-    args = [float(a) for a in args]
+    args = _point(args, "gradcheck")
     analytic = grad(f, argnums=tuple(range(len(args))))(*args)
     entries = [
         (f"d f / d argument {i}", analytic[i], _central_difference(_value_at(f), args, i, eps))
@@ -300,7 +311,7 @@ def gradgradcheck(
     >>> gradgradcheck(lambda x, y: x.sin() * y.exp(), (0.5, 0.2))
     True
     """
-    args = [float(a) for a in args]
+    args = _point(args, "gradgradcheck")
     exact = hessian(f)(*args)
     gradient = grad(f, argnums=tuple(range(len(args))))
     entries = []

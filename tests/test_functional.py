@@ -241,6 +241,11 @@ def test_gradcheck_reports_the_argument_furthest_off_not_the_first():
         (lambda: jacobian(lambda x: 2.0)(1.0), TypeError, "list of Values"),
         (lambda: hvp(lambda x: x, (1.0,), (1.0, 2.0)), ValueError, "vector has 2 entries"),
         (lambda: gradients(Value(1.0), [1.0]), TypeError, r"inputs\[0\] must be a Value"),
+        (lambda: gradcheck(lambda x: x, 1.0), TypeError, "gradcheck: args must be a tuple"),
+        (lambda: gradcheck(lambda x: x, ("a",)), TypeError, r"args\[0\] must be a real number"),
+        (lambda: gradcheck(lambda: Value(1.0), ()), ValueError, "gradcheck: args is empty"),
+        (lambda: gradgradcheck(lambda: Value(1.0), []), ValueError, "gradgradcheck: args is"),
+        (lambda: gradgradcheck(lambda x: x, (Value(1.0),)), TypeError, "must be a real number"),
     ],
 )
 def test_bad_calls_raise_clear_errors(call, error, message):
