@@ -180,10 +180,10 @@ def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list
     """
 
     @recording()
-    def jacobian_at(*args: Any) -> list:
+    def jacobian_at(*args: Any, **kwargs: Any) -> list:
         nodes, nested = _inputs(args, "jacfwd")
         positions, _ = _positions(argnums, len(nodes), "jacfwd")
-        outputs, _ = _outputs(f(*nodes), "jacfwd")
+        outputs, _ = _outputs(f(*nodes, **kwargs), "jacfwd")
         chosen = [nodes[p] for p in positions]
         order = evaluation_order(outputs, nodes)
         position = {node: i for i, node in enumerate(order)}

@@ -3,6 +3,7 @@
 `f` is a plain Python function of scalar arguments that computes with `Value`s. Floats go in and
 floats come out. Called with `Value`s instead (as happens when transforms are nested,
 `grad(grad(f))`), a transform builds the derivative's graph, to be differentiated again.
+Keyword arguments are passed on to f as they are, never differentiated (as in JAX and torch.func).
 
 As `torch.func`'s transforms, they ignore a `no_grad()` around the call: f records its graph all the
 same (`modes.recording`), since the derivative is read from it. A `no_grad()` inside f still holds.
@@ -123,10 +124,10 @@ def _pick(values: list, single: bool) -> Any:
 
 def _transform(f: Callable[..., Value], argnums: Argnums, caller: str) -> Callable[..., tuple]:
     @recording()
-    def value_and_gradient(*args: Any) -> tuple:
+    def value_and_gradient(*args: Any, **kwargs: Any) -> tuple:
         nodes, nested = _inputs(args, caller)
         positions, single = _positions(argnums, len(nodes), caller)
-        out = _scalar_output(f(*nodes), caller)
+        out = _scalar_output(f(*nodes, **kwargs), caller)
         found = gradients(out, [nodes[p] for p in positions], create_graph=nested)
         return (out if nested else out.data), _pick(found, single)
 
@@ -152,7 +153,7 @@ def grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., Any]:
     (12.0, 12.0)
     """
     with_value = _transform(f, argnums, "grad")
-    return lambda *args: with_value(*args)[1]
+    return lambda *args, **kwargs: with_value(*args, **kwargs)[1]
 
 
 def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Callable[..., list]:
@@ -164,10 +165,10 @@ def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Call
     """
 
     @recording()
-    def jacobian_at(*args: Any) -> list:
+    def jacobian_at(*args: Any, **kwargs: Any) -> list:
         nodes, nested = _inputs(args, "jacobian")
         positions, _ = _positions(argnums, len(nodes), "jacobian")
-        outs = f(*nodes)
+        outs = f(*nodes, **kwargs)
         if isinstance(outs, Value):
             outs = [outs]
         if not isinstance(outs, (list, tuple)) or not all(isinstance(o, Value) for o in outs):
@@ -187,11 +188,11 @@ def hessian(f: Callable[..., Value], argnums: Argnums = None) -> Callable[..., l
     """
 
     @recording()
-    def hessian_at(*args: Any) -> list:
+    def hessian_at(*args: Any, **kwargs: Any) -> list:
         nodes, nested = _inputs(args, "hessian")
         positions, _ = _positions(argnums, len(nodes), "hessian")
         chosen = [nodes[p] for p in positions]
-        out = _scalar_output(f(*nodes), "hessian")
+        out = _scalar_output(f(*nodes, **kwargs), "hessian")
         first = gradients(out, chosen, create_graph=True)
         return [gradients(g, chosen, create_graph=nested) for g in first]
 

@@ -359,3 +359,15 @@ def test_hvp_keeps_a_value_in_the_vector_so_nesting_counts_its_paths():
 def test_hvp_refuses_arguments_that_are_not_tuples_of_numbers(args, vector, message):
     with pytest.raises(TypeError, match=message):
         hvp(lambda x, y: x * y, args, vector)
+
+
+def test_keyword_arguments_pass_through_to_f_undifferentiated_as_in_jax():
+    from autograd import jacfwd
+
+    f = lambda x, y, scale=1.0: x * x * y * scale  # noqa: E731
+    assert grad(f)(3.0, 2.0, scale=2.0) == 24.0
+    assert value_and_grad(f, argnums=(0, 1))(3.0, 2.0, scale=2.0) == (36.0, (24.0, 18.0))
+    assert hessian(f)(3.0, 2.0, scale=0.5) == [[2.0, 3.0], [3.0, 0.0]]
+    pair = lambda x, y, scale=1.0: [x * y * scale, x + y]  # noqa: E731
+    assert jacobian(pair)(2.0, 3.0, scale=2.0) == [[6.0, 4.0], [1.0, 1.0]]
+    assert jacfwd(pair)(2.0, 3.0, scale=2.0) == [[6.0, 4.0], [1.0, 1.0]]
