@@ -23,8 +23,10 @@ from autograd.value import Value
 Argnums = int | Sequence[int] | None
 
 
-def gradients(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
-    """d(output)/d(input) for each input, without touching any `.grad`.
+def gradients(
+    output: Value, inputs: Value | Sequence[Value], create_graph: bool = False
+) -> list[Any]:
+    """d(output)/d(input) for each input (a list, also for one `Value`), without touching `.grad`.
 
     Unlike `output.backward()`, which adds into `.grad` of every node, this returns the adjoints
     and leaves the graph as it was. With `create_graph=True` they are `Value`s whose graph can be
@@ -38,6 +40,13 @@ def gradients(output: Value, inputs: Sequence[Value], create_graph: bool = False
     """
     if not isinstance(output, Value):
         raise TypeError(f"gradients: output must be a Value, got {type(output).__name__}")
+    if isinstance(inputs, Value):  # one input, as torch.autograd.grad takes one tensor
+        inputs = [inputs]
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(
+            f"gradients: inputs must be a Value or a list of Values, "
+            f"got {type(inputs).__name__} {inputs!r}"
+        )
     for position, node in enumerate(inputs):
         if not isinstance(node, Value):
             raise TypeError(f"gradients: inputs[{position}] must be a Value, got {node!r}")

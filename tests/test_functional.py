@@ -241,6 +241,7 @@ def test_gradcheck_reports_the_argument_furthest_off_not_the_first():
         (lambda: jacobian(lambda x: 2.0)(1.0), TypeError, "list of Values"),
         (lambda: hvp(lambda x: x, (1.0,), (1.0, 2.0)), ValueError, "vector has 2 entries"),
         (lambda: gradients(Value(1.0), [1.0]), TypeError, r"inputs\[0\] must be a Value"),
+        (lambda: gradients(Value(1.0), {Value(1.0)}), TypeError, "inputs must be a Value or a"),
         (lambda: gradcheck(lambda x: x, 1.0), TypeError, "gradcheck: args must be a tuple"),
         (lambda: gradcheck(lambda x: x, ("a",)), TypeError, r"args\[0\] must be a real number"),
         (lambda: gradcheck(lambda: Value(1.0), ()), ValueError, "gradcheck: args is empty"),
@@ -371,3 +372,10 @@ def test_keyword_arguments_pass_through_to_f_undifferentiated_as_in_jax():
     pair = lambda x, y, scale=1.0: [x * y * scale, x + y]  # noqa: E731
     assert jacobian(pair)(2.0, 3.0, scale=2.0) == [[6.0, 4.0], [1.0, 1.0]]
     assert jacfwd(pair)(2.0, 3.0, scale=2.0) == [[6.0, 4.0], [1.0, 1.0]]
+
+
+def test_gradients_take_one_value_as_inputs_as_torch_autograd_grad_takes_one_tensor():
+    x = Value(3.0)
+    assert gradients(x**3, x) == [27.0]
+    [dy] = gradients(x**3, x, create_graph=True)
+    assert gradients(dy, x) == [18.0]
