@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograd.backward import local_derivatives_as_values
-from autograd.functional import Argnums, _inputs, _numbers, _positions
+from autograd.functional import Argnums, _call, _inputs, _numbers, _positions
 from autograd.modes import recording
 from autograd.value import Value
 
@@ -151,7 +151,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     with recording():  # f records even under an outer no_grad(), as in torch.func
         nodes, nested_primals = _inputs(tuple(primals), "jvp")
         nested = nested_primals or any(isinstance(t, Value) for t in tangents)
-        outputs, container = _outputs(f(*nodes), "jvp")
+        outputs, container = _outputs(_call(f, nodes, {}), "jvp")
         order = evaluation_order(outputs, nodes)
         position = {node: i for i, node in enumerate(order)}
         seeds = [
@@ -183,7 +183,7 @@ def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list
     def jacobian_at(*args: Any, **kwargs: Any) -> list:
         nodes, nested = _inputs(args, "jacfwd")
         positions, _ = _positions(argnums, len(nodes), "jacfwd")
-        outputs, _ = _outputs(f(*nodes, **kwargs), "jacfwd")
+        outputs, _ = _outputs(_call(f, nodes, kwargs), "jacfwd")
         chosen = [nodes[p] for p in positions]
         order = evaluation_order(outputs, nodes)
         position = {node: i for i, node in enumerate(order)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from numbers import Real
 from typing import Any
 
@@ -21,6 +22,20 @@ from autograd.modes import no_grad, recording
 from autograd.value import Value
 
 Argnums = int | Sequence[int] | None
+
+# True while a transform runs f. A transform called inside f then builds its result as a graph,
+# as when given Values: in grad(lambda x: x * grad(lambda y: x * y)(1.0)), the inner gradient is
+# x, and a float in its place would silently drop the outer derivative through it (2 for 4).
+_inside_f: ContextVar[bool] = ContextVar("chainrule_inside_a_transform", default=False)
+
+
+def _call(f: Callable[..., Any], nodes: list[Value], kwargs: dict[str, Any]) -> Any:
+    """f(*nodes, **kwargs), marked as running inside a transform."""
+    token = _inside_f.set(True)
+    try:
+        return f(*nodes, **kwargs)
+    finally:
+        _inside_f.reset(token)
 
 
 def gradients(
@@ -80,7 +95,8 @@ def _positions(argnums: Argnums, count: int, caller: str) -> tuple[list[int], bo
 
 
 def _inputs(args: tuple, caller: str) -> tuple[list[Value], bool]:
-    """Fresh input nodes for the arguments, and whether any argument was a Value (nesting)."""
+    """Fresh input nodes for the arguments, and whether the result must be a graph (nesting):
+    some argument is a Value, or this transform runs inside another one's f."""
     nodes, nested = [], False
     for position, arg in enumerate(args):
         if isinstance(arg, Value):
@@ -95,7 +111,7 @@ def _inputs(args: tuple, caller: str) -> tuple[list[Value], bool]:
                 f"{caller}: argument {position} must be a real number or a Value, "
                 f"got {type(arg).__name__} {arg!r}"
             )
-    return nodes, nested
+    return nodes, nested or _inside_f.get()
 
 
 def _numbers(items: Any, caller: str, what: str) -> list:
@@ -136,7 +152,7 @@ def _transform(f: Callable[..., Value], argnums: Argnums, caller: str) -> Callab
     def value_and_gradient(*args: Any, **kwargs: Any) -> tuple:
         nodes, nested = _inputs(args, caller)
         positions, single = _positions(argnums, len(nodes), caller)
-        out = _scalar_output(f(*nodes, **kwargs), caller)
+        out = _scalar_output(_call(f, nodes, kwargs), caller)
         found = gradients(out, [nodes[p] for p in positions], create_graph=nested)
         return (out if nested else out.data), _pick(found, single)
 
@@ -177,7 +193,7 @@ def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Call
     def jacobian_at(*args: Any, **kwargs: Any) -> list:
         nodes, nested = _inputs(args, "jacobian")
         positions, _ = _positions(argnums, len(nodes), "jacobian")
-        outs = f(*nodes, **kwargs)
+        outs = _call(f, nodes, kwargs)
         if isinstance(outs, Value):
             outs = [outs]
         if not isinstance(outs, (list, tuple)) or not all(isinstance(o, Value) for o in outs):
@@ -201,7 +217,7 @@ def hessian(f: Callable[..., Value], argnums: Argnums = None) -> Callable[..., l
         nodes, nested = _inputs(args, "hessian")
         positions, _ = _positions(argnums, len(nodes), "hessian")
         chosen = [nodes[p] for p in positions]
-        out = _scalar_output(f(*nodes, **kwargs), "hessian")
+        out = _scalar_output(_call(f, nodes, kwargs), "hessian")
         first = gradients(out, chosen, create_graph=True)
         return [gradients(g, chosen, create_graph=nested) for g in first]
 
@@ -220,7 +236,7 @@ def hvp(f: Callable[..., Value], args: Sequence[float], vector: Sequence[float])
         raise ValueError(f"hvp: vector has {len(vector)} entries but f takes {len(args)} arguments")
     with recording():
         nodes, nested = _inputs(tuple(args), "hvp")
-        out = _scalar_output(f(*nodes), "hvp")
+        out = _scalar_output(_call(f, nodes, {}), "hvp")
         first = gradients(out, nodes, create_graph=True)
         # A Value in the vector (hvp nested in a transform) stays one, so v's paths are counted.
         directional = sum((g * v for g, v in zip(first, vector)), Value(0.0))

@@ -379,3 +379,22 @@ def test_gradients_take_one_value_as_inputs_as_torch_autograd_grad_takes_one_ten
     assert gradients(x**3, x) == [27.0]
     [dy] = gradients(x**3, x, create_graph=True)
     assert gradients(dy, x) == [18.0]
+
+
+def test_a_transform_inside_f_closing_over_the_outer_variable_counts_its_path_as_jax_does():
+    from autograd import jacfwd, jvp
+
+    # d/dx [x * d/dy (x * y)] = d/dx [x * x] = 2x: the inner derivative is x, not the float 2.0.
+    assert grad(lambda x: x * grad(lambda y: x * y)(1.0))(2.0) == 4.0
+    assert grad(lambda x: x * jvp(lambda y: x * y, (1.0,), (1.0,))[1])(2.0) == 4.0
+    assert jvp(lambda x: x * grad(lambda y: x * y)(1.0), (2.0,), (1.0,)) == (4.0, 4.0)
+    assert grad(lambda x: x * hessian(lambda y: x * y * y)(1.0)[0][0])(3.0) == 12.0
+    assert jacfwd(lambda x: [x * jacobian(lambda y: [x * y])(1.0)[0][0]])(2.0) == [[4.0]]
+    assert grad(lambda x: hvp(lambda y: x * y * y, (1.0,), (1.0,))[0] * x)(3.0) == 12.0
+    # Perturbation confusion (Siskind and Pearlmutter): d/dx [x * d/dy (x + y)] = 1.
+    assert grad(lambda x: x * grad(lambda y: x + y)(1.0))(2.0) == 1.0
+
+
+def test_a_transform_at_top_level_still_gives_floats():
+    assert type(grad(lambda x: x * x)(2.0)) is float
+    assert type(hessian(lambda x: x * x)(2.0)[0][0]) is float
