@@ -136,8 +136,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 
     As JAX's `jax.jvp`: `primals` and `tangents` are tuples (or lists) with one number per
     argument of f; f returns a Value, or a list of Values (then both results are lists).
-    Floats come out; with a `Value` among the primals or tangents (nesting inside `grad`),
-    `Value`s come out, to be differentiated again.
+    Floats come out; with a `Value` among the primals or tangents, or called inside another
+    transform's f (nesting inside `grad`), `Value`s come out, to be differentiated again.
 
     >>> jvp(lambda x, y: x * y.sin(), (2.0, 0.0), (1.0, 1.0))
     (0.0, 2.0)

@@ -2,7 +2,11 @@
 
 `f` is a plain Python function of scalar arguments that computes with `Value`s. Floats go in and
 floats come out. Called with `Value`s instead (as happens when transforms are nested,
-`grad(grad(f))`), a transform builds the derivative's graph, to be differentiated again.
+`grad(grad(f))`), or from inside another transform's f (`grad(lambda x: x * grad(g)(1.0))`, where g
+may close over x), a transform builds the derivative's graph, to be differentiated again.
+A transform called on its own returns floats even when f closes over `Value`s (a model's weights):
+to differentiate its result with respect to them (a gradient penalty), use
+`gradients(..., create_graph=True)`.
 Keyword arguments are passed on to f as they are, never differentiated (as in JAX and torch.func).
 
 As `torch.func`'s transforms, they ignore a `no_grad()` around the call: f records its graph all the
