@@ -293,6 +293,17 @@ def _value_at(f: Callable[..., Value]) -> Callable[[list], float]:
     return lambda args: _evaluate(f, args)
 
 
+def _tolerances(caller: str, **given: Any) -> None:
+    """Refuse a step or tolerance that is not a finite real number, a step that is not > 0 and a
+    tolerance that is negative."""
+    for name, x in given.items():
+        if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):
+            raise TypeError(f"{caller}: {name} must be a finite real number, got {x!r}")
+        if x < 0 or (name == "eps" and x == 0):
+            bound = "> 0" if name == "eps" else ">= 0"
+            raise ValueError(f"{caller}: {name} must be {bound}, got {x}")
+
+
 def _point(args: Any, caller: str) -> list[float]:
     """The point to check at, as floats: a tuple or list of at least one real number."""
     numbers = _numbers(args, caller, "args")
@@ -320,6 +331,7 @@ def gradcheck(
     True
     """
     args = _point(args, "gradcheck")
+    _tolerances("gradcheck", eps=eps, atol=atol, rtol=rtol)
     analytic = grad(f, argnums=tuple(range(len(args))))(*args)
     entries = [
         (f"d f / d argument {i}", analytic[i], _central_difference(_value_at(f), args, i, eps))
@@ -342,6 +354,7 @@ def gradgradcheck(
     True
     """
     args = _point(args, "gradgradcheck")
+    _tolerances("gradgradcheck", eps=eps, atol=atol, rtol=rtol)
     exact = hessian(f)(*args)
     gradient = grad(f, argnums=tuple(range(len(args))))
     entries = []

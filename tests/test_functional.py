@@ -247,6 +247,11 @@ def test_gradcheck_reports_the_argument_furthest_off_not_the_first():
         (lambda: gradcheck(lambda: Value(1.0), ()), ValueError, "gradcheck: args is empty"),
         (lambda: gradgradcheck(lambda: Value(1.0), []), ValueError, "gradgradcheck: args is"),
         (lambda: gradgradcheck(lambda x: x, (Value(1.0),)), TypeError, "must be a real number"),
+        (lambda: gradcheck(lambda x: x, (1.0,), eps=0.0), ValueError, "eps must be > 0, got 0.0"),
+        (lambda: gradcheck(lambda x: x, (1.0,), eps=-1e-6), ValueError, "eps must be > 0"),
+        (lambda: gradcheck(lambda x: x, (1.0,), eps="a"), TypeError, "eps must be a finite real"),
+        (lambda: gradgradcheck(lambda x: x, (1.0,), atol=-1.0), ValueError, "atol must be >= 0"),
+        (lambda: gradcheck(lambda x: x, (1.0,), rtol=math.nan), TypeError, "rtol must be a finite"),
     ],
 )
 def test_bad_calls_raise_clear_errors(call, error, message):
