@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from autograd.modes import recording
 from autograd.value import Value, dot
 
 # The sweeps keep their bookkeeping on the nodes (`_pending`) and add into `.grad`: two threads
@@ -69,7 +70,8 @@ def local_derivatives_as_values(node: Value) -> tuple:
 
 
 def backpropagate(root: Value, create_graph: bool = False) -> None:
-    """Add d(root)/d(node) into `node.grad` for every node of root's graph.
+    """Add d(root)/d(node) into `node.grad` for every node of root's graph (as `Value`s, recorded
+    even under an outer `no_grad()`, with `create_graph=True`).
 
     Leaves accumulate across calls (as in PyTorch); every other node is reset first, so that it
     passes on only this call's adjoint and its `.grad` shows that adjoint afterwards.
@@ -79,7 +81,8 @@ def backpropagate(root: Value, create_graph: bool = False) -> None:
     """
     with _sweeping:
         if create_graph:
-            _backpropagate_values(root)
+            with recording():  # a graph was asked for: an outer no_grad() does not stop it
+                _backpropagate_values(root)
         else:
             _backpropagate_floats(root)
 
@@ -179,7 +182,18 @@ def _clear_pending(root: Value) -> None:
 
 
 def adjoints(root: Value, create_graph: bool = False) -> dict[Value, Any]:
-    """d(root)/d(node) for every node of root's graph, in a dict; no `.grad` is touched."""
+    """d(root)/d(node) for every node of root's graph, in a dict; no `.grad` is touched.
+
+    With `create_graph=True` the adjoints are `Value`s recorded even under an outer `no_grad()`,
+    as PyTorch's `create_graph` records them: the graph was asked for.
+    """
+    if create_graph:
+        with recording():
+            return _adjoints(root, create_graph)
+    return _adjoints(root, create_graph)
+
+
+def _adjoints(root: Value, create_graph: bool) -> dict[Value, Any]:
     result: dict[Value, Any] = {root: 1.0}
     for node in topological_order(root):
         g = result[node]

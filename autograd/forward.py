@@ -42,12 +42,11 @@ this design gives up.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from numbers import Real
 from typing import Any
 
 from autograd.backward import local_derivatives_as_values
-from autograd.functional import Argnums, _inputs, _positions
-from autograd.modes import is_grad_enabled
+from autograd.functional import Argnums, _call, _inputs, _numbers, _positions
+from autograd.modes import recording
 from autograd.value import Value
 
 # A sweep's program: for each node that depends on an input, in evaluation order, its position
@@ -119,29 +118,6 @@ def push_tangents(program: Program, size: int, seeds: list[tuple[int, Any]]) -> 
     return tangent
 
 
-def _require_recording(caller: str) -> None:
-    if not is_grad_enabled():
-        raise RuntimeError(
-            f"{caller}: called inside no_grad(), where f records no graph; forward mode pushes "
-            f"tangents through the graph f records, so call {caller} outside no_grad()"
-        )
-
-
-def _numbers(items: Any, what: str) -> list:
-    if not isinstance(items, (tuple, list)):
-        raise TypeError(
-            f"jvp: {what} must be a tuple or list with one entry per argument of f, "
-            f"got {type(items).__name__} {items!r}"
-        )
-    for i, item in enumerate(items):
-        if isinstance(item, bool) or not isinstance(item, (Real, Value)):
-            raise TypeError(
-                f"jvp: {what}[{i}] must be a real number or a Value, "
-                f"got {type(item).__name__} {item!r}"
-            )
-    return list(items)
-
-
 def _outputs(out: Any, caller: str) -> tuple[list[Value], type | None]:
     """f's result as a list of Values, and the container to give results back in (None: one)."""
     if isinstance(out, Value):
@@ -160,36 +136,36 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 
     As JAX's `jax.jvp`: `primals` and `tangents` are tuples (or lists) with one number per
     argument of f; f returns a Value, or a list of Values (then both results are lists).
-    Floats come out; with a `Value` among the primals or tangents (nesting inside `grad`),
-    `Value`s come out, to be differentiated again.
+    Floats come out; with a `Value` among the primals or tangents, or called inside another
+    transform's f (nesting inside `grad`), `Value`s come out, to be differentiated again.
 
     >>> jvp(lambda x, y: x * y.sin(), (2.0, 0.0), (1.0, 1.0))
     (0.0, 2.0)
     """
-    primals = _numbers(primals, "primals")
-    tangents = _numbers(tangents, "tangents")
+    primals = _numbers(primals, "jvp", "primals")
+    tangents = _numbers(tangents, "jvp", "tangents")
     if len(primals) != len(tangents):
         raise ValueError(
             f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per primal"
         )
-    _require_recording("jvp")
-    nodes, nested_primals = _inputs(tuple(primals), "jvp")
-    nested = nested_primals or any(isinstance(t, Value) for t in tangents)
-    outputs, container = _outputs(f(*nodes), "jvp")
-    order = evaluation_order(outputs, nodes)
-    position = {node: i for i, node in enumerate(order)}
-    seeds = [
-        (position[node], t if isinstance(t, Value) else float(t))
-        for node, t in zip(nodes, tangents)
-        if node in position
-    ]
-    tangent = push_tangents(tangent_program(order, nodes, nested_primals), len(order), seeds)
-    values = [out if nested else out.data for out in outputs]
-    slopes = [tangent[position[out]] for out in outputs]
-    slopes = [_as_value(s) for s in slopes] if nested else [float(s) for s in slopes]
-    if container is None:
-        return values[0], slopes[0]
-    return container(values), container(slopes)
+    with recording():  # f records even under an outer no_grad(), as in torch.func
+        nodes, nested_primals = _inputs(tuple(primals), "jvp")
+        nested = nested_primals or any(isinstance(t, Value) for t in tangents)
+        outputs, container = _outputs(_call(f, nodes, {}), "jvp")
+        order = evaluation_order(outputs, nodes)
+        position = {node: i for i, node in enumerate(order)}
+        seeds = [
+            (position[node], t if isinstance(t, Value) else float(t))
+            for node, t in zip(nodes, tangents)
+            if node in position
+        ]
+        tangent = push_tangents(tangent_program(order, nodes, nested_primals), len(order), seeds)
+        values = [out if nested else out.data for out in outputs]
+        slopes = [tangent[position[out]] for out in outputs]
+        slopes = [_as_value(s) for s in slopes] if nested else [float(s) for s in slopes]
+        if container is None:
+            return values[0], slopes[0]
+        return container(values), container(slopes)
 
 
 def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list]:
@@ -203,11 +179,11 @@ def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list
     [[3.0, 2.0], [1.0, 1.0]]
     """
 
-    def jacobian_at(*args: Any) -> list:
-        _require_recording("jacfwd")
+    @recording()
+    def jacobian_at(*args: Any, **kwargs: Any) -> list:
         nodes, nested = _inputs(args, "jacfwd")
         positions, _ = _positions(argnums, len(nodes), "jacfwd")
-        outputs, _ = _outputs(f(*nodes), "jacfwd")
+        outputs, _ = _outputs(_call(f, nodes, kwargs), "jacfwd")
         chosen = [nodes[p] for p in positions]
         order = evaluation_order(outputs, nodes)
         position = {node: i for i, node in enumerate(order)}

@@ -2,25 +2,50 @@
 
 `f` is a plain Python function of scalar arguments that computes with `Value`s. Floats go in and
 floats come out. Called with `Value`s instead (as happens when transforms are nested,
-`grad(grad(f))`), a transform builds the derivative's graph, to be differentiated again.
+`grad(grad(f))`), or from inside another transform's f (`grad(lambda x: x * grad(g)(1.0))`, where g
+may close over x), a transform builds the derivative's graph, to be differentiated again.
+A transform called on its own returns floats even when f closes over `Value`s (a model's weights):
+to differentiate its result with respect to them (a gradient penalty), use
+`gradients(..., create_graph=True)`.
+Keyword arguments are passed on to f as they are, never differentiated (as in JAX and torch.func).
+
+As `torch.func`'s transforms, they ignore a `no_grad()` around the call: f records its graph all the
+same (`modes.recording`), since the derivative is read from it. A `no_grad()` inside f still holds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from numbers import Real
 from typing import Any
 
 from autograd.backward import adjoints
-from autograd.modes import no_grad
+from autograd.modes import no_grad, recording
 from autograd.value import Value
 
 Argnums = int | Sequence[int] | None
 
+# True while a transform runs f. A transform called inside f then builds its result as a graph,
+# as when given Values: in grad(lambda x: x * grad(lambda y: x * y)(1.0)), the inner gradient is
+# x, and a float in its place would silently drop the outer derivative through it (2 for 4).
+_inside_f: ContextVar[bool] = ContextVar("chainrule_inside_a_transform", default=False)
 
-def gradients(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
-    """d(output)/d(input) for each input, without touching any `.grad`.
+
+def _call(f: Callable[..., Any], nodes: list[Value], kwargs: dict[str, Any]) -> Any:
+    """f(*nodes, **kwargs), marked as running inside a transform."""
+    token = _inside_f.set(True)
+    try:
+        return f(*nodes, **kwargs)
+    finally:
+        _inside_f.reset(token)
+
+
+def gradients(
+    output: Value, inputs: Value | Sequence[Value], create_graph: bool = False
+) -> list[Any]:
+    """d(output)/d(input) for each input (a list, also for one `Value`), without touching `.grad`.
 
     Unlike `output.backward()`, which adds into `.grad` of every node, this returns the adjoints
     and leaves the graph as it was. With `create_graph=True` they are `Value`s whose graph can be
@@ -34,6 +59,13 @@ def gradients(output: Value, inputs: Sequence[Value], create_graph: bool = False
     """
     if not isinstance(output, Value):
         raise TypeError(f"gradients: output must be a Value, got {type(output).__name__}")
+    if isinstance(inputs, Value):  # one input, as torch.autograd.grad takes one tensor
+        inputs = [inputs]
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(
+            f"gradients: inputs must be a Value or a list of Values, "
+            f"got {type(inputs).__name__} {inputs!r}"
+        )
     for position, node in enumerate(inputs):
         if not isinstance(node, Value):
             raise TypeError(f"gradients: inputs[{position}] must be a Value, got {node!r}")
@@ -49,6 +81,11 @@ def _positions(argnums: Argnums, count: int, caller: str) -> tuple[list[int], bo
     if argnums is None:
         return list(range(count)), False
     single = isinstance(argnums, int)
+    if not single and not isinstance(argnums, (tuple, list)):
+        raise TypeError(
+            f"{caller}: argnums must be an int, a tuple or list of ints, or None, "
+            f"got {type(argnums).__name__} {argnums!r}"
+        )
     chosen = [argnums] if single else list(argnums)
     for position in chosen:
         if isinstance(position, bool) or not isinstance(position, int):
@@ -62,7 +99,8 @@ def _positions(argnums: Argnums, count: int, caller: str) -> tuple[list[int], bo
 
 
 def _inputs(args: tuple, caller: str) -> tuple[list[Value], bool]:
-    """Fresh input nodes for the arguments, and whether any argument was a Value (nesting)."""
+    """Fresh input nodes for the arguments, and whether the result must be a graph (nesting):
+    some argument is a Value, or this transform runs inside another one's f."""
     nodes, nested = [], False
     for position, arg in enumerate(args):
         if isinstance(arg, Value):
@@ -77,7 +115,23 @@ def _inputs(args: tuple, caller: str) -> tuple[list[Value], bool]:
                 f"{caller}: argument {position} must be a real number or a Value, "
                 f"got {type(arg).__name__} {arg!r}"
             )
-    return nodes, nested
+    return nodes, nested or _inside_f.get()
+
+
+def _numbers(items: Any, caller: str, what: str) -> list:
+    """`items` as a list, refused unless a tuple or list of real numbers and `Value`s."""
+    if not isinstance(items, (tuple, list)):
+        raise TypeError(
+            f"{caller}: {what} must be a tuple or list with one entry per argument of f, "
+            f"got {type(items).__name__} {items!r}"
+        )
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, (Real, Value)):
+            raise TypeError(
+                f"{caller}: {what}[{i}] must be a real number or a Value, "
+                f"got {type(item).__name__} {item!r}"
+            )
+    return list(items)
 
 
 def _scalar_output(out: Any, caller: str) -> Value:
@@ -98,10 +152,11 @@ def _pick(values: list, single: bool) -> Any:
 
 
 def _transform(f: Callable[..., Value], argnums: Argnums, caller: str) -> Callable[..., tuple]:
-    def value_and_gradient(*args: Any) -> tuple:
+    @recording()
+    def value_and_gradient(*args: Any, **kwargs: Any) -> tuple:
         nodes, nested = _inputs(args, caller)
         positions, single = _positions(argnums, len(nodes), caller)
-        out = _scalar_output(f(*nodes), caller)
+        out = _scalar_output(_call(f, nodes, kwargs), caller)
         found = gradients(out, [nodes[p] for p in positions], create_graph=nested)
         return (out if nested else out.data), _pick(found, single)
 
@@ -127,7 +182,7 @@ def grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., Any]:
     (12.0, 12.0)
     """
     with_value = _transform(f, argnums, "grad")
-    return lambda *args: with_value(*args)[1]
+    return lambda *args, **kwargs: with_value(*args, **kwargs)[1]
 
 
 def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Callable[..., list]:
@@ -138,10 +193,11 @@ def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Call
     [[3.0, 2.0], [1.0, 1.0]]
     """
 
-    def jacobian_at(*args: Any) -> list:
+    @recording()
+    def jacobian_at(*args: Any, **kwargs: Any) -> list:
         nodes, nested = _inputs(args, "jacobian")
         positions, _ = _positions(argnums, len(nodes), "jacobian")
-        outs = f(*nodes)
+        outs = _call(f, nodes, kwargs)
         if isinstance(outs, Value):
             outs = [outs]
         if not isinstance(outs, (list, tuple)) or not all(isinstance(o, Value) for o in outs):
@@ -160,11 +216,12 @@ def hessian(f: Callable[..., Value], argnums: Argnums = None) -> Callable[..., l
     [[4.0, 6.0], [6.0, 0.0]]
     """
 
-    def hessian_at(*args: Any) -> list:
+    @recording()
+    def hessian_at(*args: Any, **kwargs: Any) -> list:
         nodes, nested = _inputs(args, "hessian")
         positions, _ = _positions(argnums, len(nodes), "hessian")
         chosen = [nodes[p] for p in positions]
-        out = _scalar_output(f(*nodes), "hessian")
+        out = _scalar_output(_call(f, nodes, kwargs), "hessian")
         first = gradients(out, chosen, create_graph=True)
         return [gradients(g, chosen, create_graph=nested) for g in first]
 
@@ -177,13 +234,18 @@ def hvp(f: Callable[..., Value], args: Sequence[float], vector: Sequence[float])
     >>> hvp(lambda x, y: x * x * y, (3.0, 2.0), (1.0, 0.0))
     [4.0, 6.0]
     """
+    args = _numbers(args, "hvp", "args")
+    vector = _numbers(vector, "hvp", "vector")
     if len(vector) != len(args):
         raise ValueError(f"hvp: vector has {len(vector)} entries but f takes {len(args)} arguments")
-    nodes, nested = _inputs(tuple(args), "hvp")
-    out = _scalar_output(f(*nodes), "hvp")
-    first = gradients(out, nodes, create_graph=True)
-    directional = sum((g * float(v) for g, v in zip(first, vector)), Value(0.0))
-    return gradients(directional, nodes, create_graph=nested)
+    with recording():
+        nodes, nested = _inputs(tuple(args), "hvp")
+        out = _scalar_output(_call(f, nodes, {}), "hvp")
+        first = gradients(out, nodes, create_graph=True)
+        # A Value in the vector (hvp nested in a transform) stays one, so v's paths are counted.
+        directional = sum((g * v for g, v in zip(first, vector)), Value(0.0))
+        nested = nested or any(isinstance(v, Value) for v in vector)
+        return gradients(directional, nodes, create_graph=nested)
 
 
 class GradcheckError(AssertionError):
@@ -231,6 +293,28 @@ def _value_at(f: Callable[..., Value]) -> Callable[[list], float]:
     return lambda args: _evaluate(f, args)
 
 
+def _tolerances(caller: str, **given: Any) -> None:
+    """Refuse a step or tolerance that is not a finite real number, a step that is not > 0 and a
+    tolerance that is negative."""
+    for name, x in given.items():
+        if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(x):
+            raise TypeError(f"{caller}: {name} must be a finite real number, got {x!r}")
+        if x < 0 or (name == "eps" and x == 0):
+            bound = "> 0" if name == "eps" else ">= 0"
+            raise ValueError(f"{caller}: {name} must be {bound}, got {x}")
+
+
+def _point(args: Any, caller: str) -> list[float]:
+    """The point to check at, as floats: a tuple or list of at least one real number."""
+    numbers = _numbers(args, caller, "args")
+    if not numbers:
+        raise ValueError(f"{caller}: args is empty; give f at least one argument to check")
+    for i, number in enumerate(numbers):
+        if isinstance(number, Value):
+            raise TypeError(f"{caller}: args[{i}] must be a real number, got {number!r}")
+    return [float(a) for a in numbers]
+
+
 def gradcheck(
     f: Callable[..., Value],
     args: Sequence[float],
@@ -246,7 +330,8 @@ def gradcheck(
     >>> gradcheck(lambda x, y: (x * y).tanh(), (0.3, -1.2))
     True
     """
-    args = [float(a) for a in args]
+    args = _point(args, "gradcheck")
+    _tolerances("gradcheck", eps=eps, atol=atol, rtol=rtol)
     analytic = grad(f, argnums=tuple(range(len(args))))(*args)
     entries = [
         (f"d f / d argument {i}", analytic[i], _central_difference(_value_at(f), args, i, eps))
@@ -268,7 +353,8 @@ def gradgradcheck(
     >>> gradgradcheck(lambda x, y: x.sin() * y.exp(), (0.5, 0.2))
     True
     """
-    args = [float(a) for a in args]
+    args = _point(args, "gradgradcheck")
+    _tolerances("gradgradcheck", eps=eps, atol=atol, rtol=rtol)
     exact = hessian(f)(*args)
     gradient = grad(f, argnums=tuple(range(len(args))))
     entries = []

@@ -31,9 +31,11 @@ but its new nodes carry no scope once no block is open anywhere. Only drawings r
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -67,11 +69,13 @@ def _publish() -> None:
     _hot_path["_scopes_somewhere"] = _open["scope"] > 0
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
+class no_grad:  # noqa: N801 - a context manager, named as the function form it replaces
     """Record no graph inside the block: results are constants with no parents.
 
-    Only the current thread (or asyncio task) stops recording; others go on. Also a decorator.
+    Only the current thread (or asyncio task) stops recording; others go on. Also a decorator,
+    with or without brackets (`@no_grad`, `@no_grad()`), of plain functions, of `async def`
+    coroutines (the body does not record, across its awaits) and of generators (the body does not
+    record, while the code that drives the generator records as before, between its steps).
 
     >>> from autograd import Value
     >>> with no_grad():
@@ -79,12 +83,102 @@ def no_grad() -> Iterator[None]:
     >>> y.parents
     ()
     """
-    token = _grad_enabled.set(False)
-    _count("no_grad", +1)
+
+    __slots__ = ("_tokens",)
+
+    def __new__(cls, function: Callable[..., Any] | None = None) -> Any:
+        self = super().__new__(cls)
+        self._tokens = []  # one per open block of this object, innermost last
+        if function is None:
+            return self
+        if not callable(function):
+            raise TypeError(
+                f"no_grad: takes no arguments (or decorates a function), got "
+                f"{type(function).__name__} {function!r}"
+            )
+        return self(function)  # @no_grad without brackets
+
+    def __enter__(self) -> None:
+        self._tokens.append(_grad_enabled.set(False))
+        _count("no_grad", +1)
+
+    def __exit__(self, *exception: object) -> None:
+        _count("no_grad", -1)
+        _grad_enabled.reset(self._tokens.pop())
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isasyncgenfunction(function):
+            raise TypeError(
+                f"no_grad: cannot decorate the async generator {function.__qualname__}; "
+                "use `with no_grad():` inside it"
+            )
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def coroutine_without_graph(*args: Any, **kwargs: Any) -> Any:
+                with no_grad():
+                    return await function(*args, **kwargs)
+
+            return coroutine_without_graph
+        if inspect.isgeneratorfunction(function):
+
+            @functools.wraps(function)
+            def generator_without_graph(*args: Any, **kwargs: Any) -> Any:
+                return (yield from _each_step_without_graph(function(*args, **kwargs)))
+
+            return generator_without_graph
+
+        @functools.wraps(function)
+        def without_graph(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return function(*args, **kwargs)
+
+        return without_graph
+
+
+def _each_step_without_graph(generator: Generator) -> Generator:
+    """Run `generator` one step at a time, each inside `no_grad()`: a block left open across a
+    `yield` would stop the code that drives the generator from recording, in between."""
+    step, given = generator.send, None
+    while True:
+        try:
+            with no_grad():
+                produced = step(given)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            given = yield produced
+            step = generator.send
+        except GeneratorExit:
+            with no_grad():
+                generator.close()
+            raise
+        except BaseException as error:  # thrown in by the driver: pass it on, inside no_grad()
+            step, given = generator.throw, error
+
+
+@contextmanager
+def recording() -> Iterator[None]:
+    """Record inside the block even under an outer `no_grad()`, as PyTorch's `enable_grad`.
+
+    The transforms (`grad`, `jvp`, `hessian`, ...) differentiate the graph that f records, so
+    they run f in this block: as `torch.func`'s transforms, they ignore a `no_grad()` around the
+    call (an evaluation loop asking for a gradient), where f would otherwise record nothing and
+    every derivative would silently come out 0.0. A `no_grad()` inside f still holds there.
+
+    >>> from autograd import Value
+    >>> with no_grad(), recording():
+    ...     y = Value(2.0) * 3
+    >>> len(y.parents)
+    1
+    """
+    if _grad_enabled.get():
+        yield
+        return
+    token = _grad_enabled.set(True)
     try:
         yield
     finally:
-        _count("no_grad", -1)
         _grad_enabled.reset(token)
 
 

@@ -166,6 +166,12 @@ def explain(root: Value, *, max_nodes: int | None = 500, file: TextIO | None = N
     """
     if not isinstance(root, Value):
         raise TypeError(f"explain: expected a Value, got {type(root).__name__} {root!r}")
+    _check_budget(max_nodes, "explain")
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise TypeError(
+            f"explain: file must be an open text file (with a write method), got "
+            f"{type(file).__name__} {file!r}"
+        )
     if max_nodes is not None:
         size = len(topological_order(root))
         if size > max_nodes:
@@ -216,7 +222,21 @@ def step_through(
 
     if not isinstance(root, Value):
         raise TypeError(f"step_through: expected a Value, got {type(root).__name__} {root!r}")
+    _check_budget(max_nodes, "step_through")
     return build_page(root, steps(root), collapse=collapse, max_nodes=max_nodes, rankdir=rankdir)
+
+
+def _check_budget(max_nodes: object, caller: str) -> None:
+    """Refuse a `max_nodes` that is not a count of nodes (>= 1) or None."""
+    if max_nodes is None:
+        return
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int):
+        raise TypeError(
+            f"{caller}: max_nodes must be an int (or None for no limit), "
+            f"got {type(max_nodes).__name__} {max_nodes!r}"
+        )
+    if max_nodes < 1:
+        raise ValueError(f"{caller}: max_nodes must be at least 1 (or None), got {max_nodes}")
 
 
 def _evaluation_order(root: Value) -> list[Value]:

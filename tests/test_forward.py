@@ -247,8 +247,17 @@ def test_jacfwd_refuses_bad_arguments_and_argnums():
         jacfwd(lambda x, y: x * y, argnums=2)(1.0, 2.0)
 
 
-def test_forward_mode_inside_no_grad_raises_instead_of_returning_zero():
-    with no_grad(), pytest.raises(RuntimeError, match="jvp: called inside no_grad"):
-        jvp(lambda x: x * x, (1.0,), (1.0,))
-    with no_grad(), pytest.raises(RuntimeError, match="jacfwd: called inside no_grad"):
-        jacfwd(lambda x: x * x)(1.0)
+def test_forward_mode_under_an_outer_no_grad_still_differentiates_as_torch_func_does():
+    # torch.func.jvp and jacfwd ignore a torch.no_grad() around the call; a no_grad() inside f
+    # still makes a constant there.
+    with no_grad():
+        assert jvp(lambda x: x * x * x, (2.0,), (1.0,)) == (8.0, 12.0)
+        assert jacfwd(lambda x, y: [x * y, x + y])(2.0, 3.0) == [[3.0, 2.0], [1.0, 1.0]]
+        assert jacfwd(grad(lambda x: x * x * x))(2.0) == [[12.0]]
+
+    def half_frozen(x):
+        with no_grad():
+            frozen = x * x
+        return frozen * x
+
+    assert jvp(half_frozen, (2.0,), (1.0,)) == (8.0, 4.0)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd import Value, rules
+from autograd import Value, no_grad, rules
 from autograd.functional import (
     GradcheckError,
     grad,
@@ -230,7 +230,10 @@ def test_gradcheck_reports_the_argument_furthest_off_not_the_first():
     "call, error, message",
     [
         (lambda: grad(lambda x: x, argnums=1)(1.0), ValueError, "argnums 1 is out of range"),
-        (lambda: grad(lambda x: x, argnums="0")(1.0), TypeError, "argnums must be ints"),
+        (lambda: grad(lambda x: x, argnums="0")(1.0), TypeError, "argnums must be an int, a"),
+        (lambda: grad(lambda x: x, argnums=0.0)(1.0), TypeError, "or None, got float 0.0"),
+        (lambda: hessian(lambda x: x, argnums={0})(1.0), TypeError, "or None, got set"),
+        (lambda: grad(lambda x: x, argnums=(0.0,))(1.0), TypeError, "argnums must be ints"),
         (lambda: grad(lambda x: [x, x])(1.0), TypeError, "use jacobian"),
         (lambda: grad(lambda x: 3.0)(1.0), TypeError, "must return a Value"),
         (lambda: grad(lambda x: x)("a"), TypeError, "argument 0 must be a real number"),
@@ -238,6 +241,17 @@ def test_gradcheck_reports_the_argument_furthest_off_not_the_first():
         (lambda: jacobian(lambda x: 2.0)(1.0), TypeError, "list of Values"),
         (lambda: hvp(lambda x: x, (1.0,), (1.0, 2.0)), ValueError, "vector has 2 entries"),
         (lambda: gradients(Value(1.0), [1.0]), TypeError, r"inputs\[0\] must be a Value"),
+        (lambda: gradients(Value(1.0), {Value(1.0)}), TypeError, "inputs must be a Value or a"),
+        (lambda: gradcheck(lambda x: x, 1.0), TypeError, "gradcheck: args must be a tuple"),
+        (lambda: gradcheck(lambda x: x, ("a",)), TypeError, r"args\[0\] must be a real number"),
+        (lambda: gradcheck(lambda: Value(1.0), ()), ValueError, "gradcheck: args is empty"),
+        (lambda: gradgradcheck(lambda: Value(1.0), []), ValueError, "gradgradcheck: args is"),
+        (lambda: gradgradcheck(lambda x: x, (Value(1.0),)), TypeError, "must be a real number"),
+        (lambda: gradcheck(lambda x: x, (1.0,), eps=0.0), ValueError, "eps must be > 0, got 0.0"),
+        (lambda: gradcheck(lambda x: x, (1.0,), eps=-1e-6), ValueError, "eps must be > 0"),
+        (lambda: gradcheck(lambda x: x, (1.0,), eps="a"), TypeError, "eps must be a finite real"),
+        (lambda: gradgradcheck(lambda x: x, (1.0,), atol=-1.0), ValueError, "atol must be >= 0"),
+        (lambda: gradcheck(lambda x: x, (1.0,), rtol=math.nan), TypeError, "rtol must be a finite"),
     ],
 )
 def test_bad_calls_raise_clear_errors(call, error, message):
@@ -278,3 +292,114 @@ def test_newton_beats_gradient_descent_on_rosenbrock():
         example["rosenbrock"], example["START"], max_steps=1000
     )
     assert newton_steps <= 10 < descent_steps
+
+
+def test_transforms_under_an_outer_no_grad_still_differentiate_as_torch_func_does():
+    # An evaluation loop inside no_grad() asking for a gradient got 0.0 before: f recorded nothing.
+    cube = lambda x: x * x * x  # noqa: E731
+    with no_grad():
+        assert grad(cube)(2.0) == 12.0
+        assert grad(grad(cube))(2.0) == 12.0
+        assert value_and_grad(cube)(2.0) == (8.0, 12.0)
+        assert jacobian(lambda x, y: [x * y, x + y])(2.0, 3.0) == [[3.0, 2.0], [1.0, 1.0]]
+        assert hessian(lambda x, y: x * x * y)(3.0, 2.0) == [[4.0, 6.0], [6.0, 0.0]]
+        assert hvp(lambda x, y: x * x * y, (3.0, 2.0), (1.0, 0.0)) == [4.0, 6.0]
+        assert gradcheck(lambda x, y: (x * y).tanh(), (0.3, -1.2))
+        after = Value(2.0) * 3  # the block itself still records nothing
+    assert after.parents == ()
+
+
+def test_a_no_grad_inside_f_still_makes_a_constant_under_the_transforms():
+    def half_frozen(x):
+        with no_grad():
+            frozen = x * x
+        return frozen * x
+
+    assert grad(half_frozen)(2.0) == 4.0
+    with no_grad():
+        assert grad(half_frozen)(2.0) == 4.0
+
+
+def test_asyncio_tasks_inside_no_grad_get_true_gradients():
+    import asyncio
+
+    async def evaluate(frozen: bool) -> float:
+        if not frozen:
+            return grad(lambda x: x * x)(3.0)
+        with no_grad():
+            await asyncio.sleep(0)
+            return grad(lambda x: x * x)(3.0)
+
+    async def both():
+        return await asyncio.gather(evaluate(True), evaluate(False))
+
+    assert asyncio.run(both()) == [6.0, 6.0]
+
+
+def test_create_graph_records_the_gradient_even_under_no_grad_as_pytorch_does():
+    x = Value(3.0)
+    y = x**3
+    with no_grad():
+        [dy] = gradients(y, [x], create_graph=True)
+        y.backward(create_graph=True)
+    assert dy.data == 27.0 and gradients(dy, [x]) == [18.0]
+    assert x.grad.data == 27.0 and gradients(x.grad, [x]) == [18.0]
+
+
+def test_hvp_keeps_a_value_in_the_vector_so_nesting_counts_its_paths():
+    f = lambda x, y: x * x * y  # noqa: E731  H = [[2y, 2x], [2x, 0]]
+    # d/dv of (H (v, 0))[0] = 2y = 4: the vector's entry was turned into a float before.
+    assert grad(lambda v: hvp(f, (3.0, 2.0), (v, 0.0))[0])(1.0) == 4.0
+    assert grad(lambda a: hvp(f, (a, 2.0), (a, 0.0))[1])(3.0) == 4.0 * 3.0  # d/da (2a * a)
+
+
+@pytest.mark.parametrize(
+    "args, vector, message",
+    [
+        (3.0, (1.0,), r"hvp: args must be a tuple or list .* got float 3.0"),
+        ((3.0, 2.0), ("a", 0.0), r"hvp: vector\[0\] must be a real number or a Value, got str 'a'"),
+        ((3.0, 2.0), (True, 0.0), r"hvp: vector\[0\] must be a real number .* got bool True"),
+        ((3.0, 2.0), iter((1.0, 0.0)), r"hvp: vector must be a tuple or list"),
+    ],
+)
+def test_hvp_refuses_arguments_that_are_not_tuples_of_numbers(args, vector, message):
+    with pytest.raises(TypeError, match=message):
+        hvp(lambda x, y: x * y, args, vector)
+
+
+def test_keyword_arguments_pass_through_to_f_undifferentiated_as_in_jax():
+    from autograd import jacfwd
+
+    f = lambda x, y, scale=1.0: x * x * y * scale  # noqa: E731
+    assert grad(f)(3.0, 2.0, scale=2.0) == 24.0
+    assert value_and_grad(f, argnums=(0, 1))(3.0, 2.0, scale=2.0) == (36.0, (24.0, 18.0))
+    assert hessian(f)(3.0, 2.0, scale=0.5) == [[2.0, 3.0], [3.0, 0.0]]
+    pair = lambda x, y, scale=1.0: [x * y * scale, x + y]  # noqa: E731
+    assert jacobian(pair)(2.0, 3.0, scale=2.0) == [[6.0, 4.0], [1.0, 1.0]]
+    assert jacfwd(pair)(2.0, 3.0, scale=2.0) == [[6.0, 4.0], [1.0, 1.0]]
+
+
+def test_gradients_take_one_value_as_inputs_as_torch_autograd_grad_takes_one_tensor():
+    x = Value(3.0)
+    assert gradients(x**3, x) == [27.0]
+    [dy] = gradients(x**3, x, create_graph=True)
+    assert gradients(dy, x) == [18.0]
+
+
+def test_a_transform_inside_f_closing_over_the_outer_variable_counts_its_path_as_jax_does():
+    from autograd import jacfwd, jvp
+
+    # d/dx [x * d/dy (x * y)] = d/dx [x * x] = 2x: the inner derivative is x, not the float 2.0.
+    assert grad(lambda x: x * grad(lambda y: x * y)(1.0))(2.0) == 4.0
+    assert grad(lambda x: x * jvp(lambda y: x * y, (1.0,), (1.0,))[1])(2.0) == 4.0
+    assert jvp(lambda x: x * grad(lambda y: x * y)(1.0), (2.0,), (1.0,)) == (4.0, 4.0)
+    assert grad(lambda x: x * hessian(lambda y: x * y * y)(1.0)[0][0])(3.0) == 12.0
+    assert jacfwd(lambda x: [x * jacobian(lambda y: [x * y])(1.0)[0][0]])(2.0) == [[4.0]]
+    assert grad(lambda x: hvp(lambda y: x * y * y, (1.0,), (1.0,))[0] * x)(3.0) == 12.0
+    # Perturbation confusion (Siskind and Pearlmutter): d/dx [x * d/dy (x + y)] = 1.
+    assert grad(lambda x: x * grad(lambda y: x + y)(1.0))(2.0) == 1.0
+
+
+def test_a_transform_at_top_level_still_gives_floats():
+    assert type(grad(lambda x: x * x)(2.0)) is float
+    assert type(hessian(lambda x: x * x)(2.0)[0][0]) is float

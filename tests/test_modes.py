@@ -308,3 +308,75 @@ def test_tasks_of_an_event_loop_started_inside_a_scope_each_see_their_own():
     with graph_scope("outside") as outside:
         assert asyncio.run(both()) == [{"first", "outside"}, {"second", "outside"}]
         assert current_scope() is outside
+
+
+def test_no_grad_decorates_without_brackets_too_as_torch_no_grad_does():
+    @no_grad
+    def evaluate(x):
+        return x * 2
+
+    assert evaluate(Value(1.0)).parents == ()
+    assert evaluate.__name__ == "evaluate"
+    with pytest.raises(TypeError, match="no_grad: takes no arguments .* got int 3"):
+        no_grad(3)
+
+
+def test_no_grad_on_an_async_function_keeps_its_body_from_recording_across_awaits():
+    @no_grad()
+    async def evaluate(x):
+        await asyncio.sleep(0)
+        return x * 2
+
+    async def alongside(x):
+        await asyncio.sleep(0)
+        return x * 2
+
+    async def both():
+        return await asyncio.gather(evaluate(Value(1.0)), alongside(Value(1.0)))
+
+    frozen, recorded = asyncio.run(both())
+    assert frozen.parents == () and len(recorded.parents) == 1
+
+
+def test_no_grad_on_a_generator_holds_in_its_body_and_not_in_the_loop_that_drives_it():
+    @no_grad()
+    def doubled(xs):
+        total = yield "ready"
+        for x in xs:
+            total = yield x * 2
+        return total
+
+    drive = doubled([Value(1.0), Value(2.0)])
+    assert next(drive) == "ready"
+    first = drive.send(None)
+    between = Value(3.0) * 3  # the driver records between the generator's steps
+    assert first.parents == () and len(between.parents) == 1
+    second = drive.send(None)
+    assert second.parents == ()
+    with pytest.raises(StopIteration) as stop:
+        drive.send("done")
+    assert stop.value.value == "done"
+    assert is_grad_enabled() and list(doubled([Value(1.0)]))[1].parents == ()
+
+
+def test_an_exception_thrown_into_a_no_grad_generator_reaches_its_body():
+    @no_grad()
+    def guarded():
+        try:
+            yield 1
+        except KeyError:
+            yield Value(2.0) * 2
+
+    drive = guarded()
+    next(drive)
+    assert drive.throw(KeyError("k")).parents == ()
+    drive.close()
+    assert is_grad_enabled()
+
+
+def test_no_grad_refuses_to_decorate_an_async_generator():
+    with pytest.raises(TypeError, match="cannot decorate the async generator"):
+
+        @no_grad()
+        async def stream():
+            yield 1

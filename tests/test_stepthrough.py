@@ -366,3 +366,26 @@ def test_numbers_are_shown_to_4_significant_digits_as_in_the_drawing():
     assert [number(x) for x in (0.35921, -1.2, 1e-7, 12345.6, 2.0)] == [
         "0.3592", "-1.2", "1e-07", "1.235e+04", "2",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "max_nodes, error, message",
+    [
+        ("500", TypeError, "must be an int .* got str '500'"),
+        (2.5, TypeError, "must be an int .* got float 2.5"),
+        (True, TypeError, "must be an int .* got bool True"),
+        (0, ValueError, "must be at least 1 .* got 0"),
+    ],
+)
+def test_explain_and_step_through_refuse_a_node_budget_that_is_not_a_count(
+    max_nodes, error, message
+):
+    x = Value(2.0, label="x")
+    for show in (explain, step_through):
+        with pytest.raises(error, match=rf"{show.__name__}: max_nodes {message}"):
+            show(x * x, max_nodes=max_nodes)
+
+
+def test_explain_refuses_a_file_it_cannot_write_to():
+    with pytest.raises(TypeError, match="explain: file must be an open text file .* str 'out.txt'"):
+        explain(Value(2.0) * 2, file="out.txt")
