@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from autograd import value as value_module
-from autograd.modes import is_grad_enabled
+from autograd.modes import recording
 from autograd.program import Decision, Run, TraceError, pair
 from autograd.value import Value
 
@@ -173,11 +173,6 @@ def trace(
         raise ImportError(INSTALL) from error
     if not callable(f):
         raise TypeError(f"trace: f must be callable, got {type(f).__name__} {f!r:.80}")
-    if not is_grad_enabled():
-        raise RuntimeError(
-            "trace: called inside no_grad(), where f records no graph to compile; call trace "
-            "outside no_grad() (the tape it returns may then be called anywhere)"
-        )
     shapes = [_shape(arg, i) for i, arg in enumerate(example_args)]
     if parameters is not None:
         parameters = list(parameters)
@@ -187,8 +182,9 @@ def trace(
                 f"trace: parameters must be Values (such as model.parameters()), got "
                 f"{type(strays[0]).__name__} {strays[0]!r:.80}"
             )
-    first = _record(f, example_args, shapes)
-    second = _probe(f, example_args, shapes)
+    with recording():  # as the other transforms: an outer no_grad() would leave no graph
+        first = _record(f, example_args, shapes)
+        second = _probe(f, example_args, shapes)
     program = pair(first, second, shapes)
     if parameters is not None:
         rank = {id(p): i for i, p in enumerate(parameters)}
