@@ -4,7 +4,7 @@ Splits the 1,797 digits (`nn.data.load_digits`) into 1,437 for training and 360 
 trains `MLP(64, [32, 10])` with cross-entropy and Adam on mini-batches of 32 with
 `fit(..., compile=True)` (20 epochs unless `--epochs` says otherwise), prints the held-out
 accuracy, and saves the held-out digits it got wrong as `digits_misclassified.png` in the output
-folder.
+folder, each titled with the model's answer and the truth ("said 5, is 6").
 """
 
 from __future__ import annotations
@@ -46,9 +46,18 @@ def run_digits(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+def mistake_title(guess: int, truth: int) -> str:
+    """The title of one wrong digit: what the model said, then what the digit is.
+
+    >>> mistake_title(5, 6)
+    'said 5, is 6'
+    """
+    return f"said {guess}, is {truth}"
+
+
 def plot_misclassified(model: MLP, X: list, y: list, path: Path, most: int = 10) -> Path:
-    """Save a PNG of up to `most` digits the model gets wrong, each titled with the true digit
-    and the model's guess; returns the path.
+    """Save a PNG of up to `most` digits the model gets wrong, each titled with the model's answer
+    and the true digit (`mistake_title`: "said 5, is 6"); returns the path.
 
     >>> import tempfile
     >>> digits = [[0.0] * 64, [1.0] * 64]
@@ -71,7 +80,7 @@ def plot_misclassified(model: MLP, X: list, y: list, path: Path, most: int = 10)
     for k, i in enumerate(wrong):
         axes = figure.add_subplot(1, max(len(wrong), 1), k + 1)
         axes.imshow(np.array(X[i]).reshape(8, 8), cmap="gray_r", vmin=0.0, vmax=1.0)
-        axes.set_title(f"{y[i]}, not {guesses[i]}", fontsize=9)
+        axes.set_title(mistake_title(guesses[i], y[i]), fontsize=9)
         axes.set_axis_off()
     figure.savefig(path, dpi=110, bbox_inches="tight")
     return path

@@ -64,3 +64,21 @@ def test_the_digits_demo_reaches_95_percent_held_out_through_a_tape_and_draws_it
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width >= 300 and 100 <= height <= 1000
+
+
+def test_each_misclassified_digit_is_titled_with_the_answer_then_the_truth(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("numpy")
+    from matplotlib.axes import Axes
+
+    from nn import MLP
+    from nn.demo_digits import plot_misclassified
+
+    titles = []
+    monkeypatch.setattr(Axes, "set_title", lambda self, text, **kw: titles.append(text))
+    model = MLP(64, [3, 10], seed=0)
+    digits = [[0.0] * 64, [1.0] * 64]
+    guesses = [max(range(10), key=lambda k: model(x)[k].data) for x in digits]
+    truths = [(g + 1) % 10 for g in guesses]  # both wrong
+    plot_misclassified(model, digits, truths, tmp_path / "wrong.png")
+    assert titles == [f"said {g}, is {t}" for g, t in zip(guesses, truths)]
