@@ -209,17 +209,33 @@ def _load(module: Module, state: dict[str, Any], where: str) -> None:
         )
     for name, held in tensors.items():
         tensor = state[name]
+        _check_tensor(tensor, _shape(held), f"{where}.{name}")
         if isinstance(held, Buffer):
             setattr(held.owner, held.attribute, tensor.detach().cpu().tolist())
             continue
         flat = type(held[0]) is Value
-        shape = [len(held)] if flat else [len(held), len(held[0])]
-        if list(tensor.shape) != shape:
-            raise ValueError(
-                f"from_torch: {where}.{name} has shape {list(tensor.shape)}, expected {shape}"
-            )
         values = tensor.detach().cpu().tolist()
         rows, values = ([held], [values]) if flat else (held, values)
         for row, row_values in zip(rows, values):
             for parameter, value in zip(row, row_values):
                 parameter.data = value
+
+
+def _shape(held: Any) -> list[int]:
+    """The shape nn holds a tensor in: a buffer's (a list of floats, or an int: a scalar),
+    else that of the nested list of Values."""
+    if isinstance(held, Buffer):
+        value = getattr(held.owner, held.attribute)
+        return [] if type(value) is int else [len(value)]
+    return [len(held)] if type(held[0]) is Value else [len(held), len(held[0])]
+
+
+def _check_tensor(tensor: Any, shape: list[int], where: str) -> None:
+    """Refuse a tensor nn cannot hold: of another shape (a buffer too, which would otherwise be
+    read as it is), of complex numbers, or on the meta device, which holds no numbers."""
+    if list(tensor.shape) != shape:
+        raise ValueError(f"from_torch: {where} has shape {list(tensor.shape)}, expected {shape}")
+    if tensor.is_complex():
+        raise TypeError(f"from_torch: {where} holds complex numbers ({tensor.dtype}), not real")
+    if tensor.is_meta:
+        raise ValueError(f"from_torch: {where} is on the meta device, which holds no numbers")
