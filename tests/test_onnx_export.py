@@ -246,6 +246,12 @@ def test_export_refuses_what_it_cannot_write_and_leaves_the_old_file(tmp_path):
         export_onnx(Sequential(LSTM(2, 2)), path)
     with pytest.raises(ValueError, match=r"model\.1 is an Embedding after other layers"):
         export_onnx(Sequential(Tanh(), Embedding(3, 2)), path)
+    with pytest.raises(
+        ValueError, match=r"model\.1 \(Linear\(in_features=4.*reads 4 features, but "
+    ):
+        export_onnx(Sequential(Linear(2, 3), Linear(4, 1)), path)  # was onnx's InferenceError
+    with pytest.raises(ValueError, match=r"model\.2\.1 \(MLP\(5, \[1\].*\) reads 5 .* write 3"):
+        export_onnx(Sequential(Embedding(4, 3), Tanh(), Sequential(Tanh(), MLP(5, [1]))), path)
     with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64', got 'float16'"):
         export_onnx(Linear(2, 2), path, dtype="float16")
     with pytest.raises(TypeError, match="expected an nn Module, got list"):
