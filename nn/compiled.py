@@ -13,8 +13,9 @@ During a compiled epoch the parameters live in one array, and the optimizer's up
 all at once: `nn.optim`'s own `_update(i, g)` called with `i = slice(None)`, its state lists
 turned into arrays for the epoch. The Values get their data and gradients back at the end of
 every epoch, so the model, `state_dict`, saving, validation and early stopping see what eager
-training would show. An optimizer that is not an `nn.optim.Optimizer` still works: then the
-Values are written and read around every `step()`.
+training would show. Any other optimizer still works, one of your own or a subclass of
+`nn.optim.Optimizer` that defines its own `step()` or `_update()` (which may compute on floats
+only): then the Values are written and read around every `step()`, which runs as it is.
 
 Modules whose calls need more than one example's graph work through `nn.model_tape`: Dropout's
 masks are extra inputs of the model's tape, drawn for every batch from the module's generator in
@@ -158,6 +159,19 @@ class Parameters:
             p.data, p.grad = data, grad
 
 
+def _vectorisable(optimizer: Any, base: type) -> bool:
+    """Whether `optimizer` steps by nn.optim's own `step` and `_update`, which compiled training
+    runs on arrays: a subclass with a `step` of its own (clipping, freezing) must have it called,
+    and an `_update` of its own may take floats only."""
+    kind = type(optimizer)
+    own = getattr(kind, "_update", None)
+    return (
+        isinstance(optimizer, base)
+        and kind.step is base.step
+        and getattr(own, "__module__", None) == base.__module__
+    )
+
+
 def _state_lists(optimizer: Any) -> list[str]:
     """The optimizer's per-parameter state: its lists with one float per parameter."""
     n = len(optimizer.params)
@@ -194,7 +208,7 @@ class CompiledTraining:
         refuse_untraceable(model, "fit")
         X, y = data
         self.optimizer = optimizer
-        self.vectorised = isinstance(optimizer, Optimizer)
+        self.vectorised = _vectorisable(optimizer, Optimizer)
         params = list(optimizer.params) if self.vectorised else list(model.parameters())
         self.parameters = Parameters(params)
         self.model = ModelTape(model, _form(X[0]), training=True, parameters=params)

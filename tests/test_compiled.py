@@ -1,12 +1,14 @@
 """fit(..., compile=True) and evaluate(..., compile=True): eager training, through tapes."""
 
+import math
+
 import pytest
 
 from autograd import Value
 from nn import MLP, Dropout, Module
 from nn.data import make_moons, make_spirals
 from nn.losses import binary_cross_entropy, cross_entropy, hinge, l1, l2, mse
-from nn.optim import SGD, AdaGrad, Adam, RMSProp, StepLR
+from nn.optim import SGD, AdaGrad, Adam, Optimizer, RMSProp, StepLR, clip_grad_norm
 from nn.train import evaluate, fit
 
 pytest.importorskip("numpy")
@@ -126,6 +128,39 @@ def test_any_optimizer_with_zero_grad_and_step_trains_through_tapes_too():
     eager_model, _, _ = train(False, PlainSGD, {"lr": 0.1}, hinge, SIGNS, 20, None)
     model, _, _ = train(True, PlainSGD, {"lr": 0.1}, hinge, SIGNS, 20, None)
     assert gap(eager_model, model) <= 1e-9
+
+
+class ClippedSGD(SGD):
+    """A subclass whose step() clips the gradients first: compiled training must call it."""
+
+    def step(self):
+        clip_grad_norm(self.params, 0.01)
+        super().step()
+
+
+class FrozenSGD(SGD):
+    """A subclass whose step() leaves the parameters alone."""
+
+    def step(self):
+        self.steps += 1
+
+
+class SignSGD(Optimizer):
+    """A subclass with an update rule of its own, computed on floats only."""
+
+    def _update(self, i, g):
+        return self.lr * math.copysign(1.0, g)
+
+
+@pytest.mark.parametrize("optimizer_class", [ClippedSGD, FrozenSGD, SignSGD])
+def test_a_subclass_of_optimizer_with_its_own_step_or_update_trains_as_eager(optimizer_class):
+    # compiled training once ran nn.optim's update on arrays for every Optimizer: it skipped a
+    # subclass's own step() (FrozenSGD trained) and fed arrays to a float-only _update
+    eager_model, _, _ = train(False, optimizer_class, {"lr": 0.1}, mse, SIGNS, 20, None)
+    model, _, _ = train(True, optimizer_class, {"lr": 0.1}, mse, SIGNS, 20, None)
+    assert gap(eager_model, model) <= 1e-9
+    if optimizer_class is FrozenSGD:
+        assert gap(model, MLP(2, [16, 16, 1], seed=0)) == 0.0
 
 
 def test_the_progress_bar_shows_as_in_eager_training(capsys):
