@@ -5,7 +5,7 @@ import math
 import pytest
 
 from autograd import Value
-from nn import MLP, Dropout, Module
+from nn import MLP, Dropout, Embedding, Module
 from nn.data import make_moons, make_spirals
 from nn.losses import binary_cross_entropy, cross_entropy, hinge, l1, l2, mse
 from nn.optim import SGD, AdaGrad, Adam, Optimizer, RMSProp, StepLR, clip_grad_norm
@@ -251,3 +251,28 @@ def test_validation_after_every_epoch_reuses_the_tapes_instead_of_tracing_again(
     assert again == once  # no epoch after the first traced anything
     eager = evaluate(model, binary_cross_entropy, (Xv, yv))
     assert (history.val_loss[-1], history.val_accuracy[-1]) == pytest.approx(eager, rel=1e-12)
+
+
+class BagOfEmbeddings(Module):
+    """Looks its input up as indices: a model a tape, which moves its inputs, cannot run."""
+
+    def __init__(self):
+        self.table = Embedding(5, 2, seed=0)
+        self.head = MLP(2, [1], seed=1)
+
+    def forward(self, indices):
+        rows = self.table(indices)
+        return self.head([rows[0][j] + rows[1][j] for j in range(2)])
+
+
+def test_a_model_that_looks_its_input_up_in_an_embedding_is_refused_naming_it():
+    # it was refused with "input[0] must be an int index, got Value", not saying why
+    model = BagOfEmbeddings()
+    data = ([[0, 1], [2, 4], [3, 3]], [1.0, 0.0, 1.0])
+    optimizer = SGD(model.parameters(), lr=0.1)
+    message = r"compile=True: Embedding\(5, 2\) reads input\[0\] as an index.*compile=False"
+    with pytest.raises(NotImplementedError, match=message):
+        fit(model, mse, optimizer, data, epochs=1, progress=False, compile=True)
+    with pytest.raises(NotImplementedError, match=message):
+        evaluate(model, mse, data, compile=True)
+    assert fit(model, mse, optimizer, data, epochs=1, progress=False).loss[0] > 0
