@@ -276,3 +276,17 @@ def test_a_model_that_looks_its_input_up_in_an_embedding_is_refused_naming_it():
     with pytest.raises(NotImplementedError, match=message):
         evaluate(model, mse, data, compile=True)
     assert fit(model, mse, optimizer, data, epochs=1, progress=False).loss[0] > 0
+
+
+def test_dropout_with_p_one_trains_through_tapes_as_eager():
+    def run(compile):
+        model = Wrapped(Dropout(1.0, seed=0))  # the body sees zeros: only its biases learn
+        optimizer = SGD(model.parameters(), lr=0.1)
+        fit(model, mse, optimizer, (X, SIGNS), 2, batch_size=25, seed=0, progress=False,
+            compile=compile)  # fmt: skip
+        return model
+
+    eager, compiled = run(False), run(True)
+    assert gap(eager, compiled) <= 1e-12
+    first_weights = [p.data for p in MLP(2, [3, 1], seed=0).layers[0].neurons[0].w]
+    assert [p.data for p in compiled.body.layers[0].neurons[0].w] == first_weights
