@@ -201,7 +201,7 @@ def test_forward_batch_of_a_sequential_equals_one_call_per_example():
         (GELU(), Value.gelu),
         (LeakyReLU(0.3), lambda v: v.leaky_relu(0.3)),
     ],
-    ids=repr,
+    ids=["ReLU", "Tanh", "Sigmoid", "Softplus", "SiLU", "GELU", "LeakyReLU"],
 )
 def test_an_activation_module_applies_its_function_to_each_entry(module, method):
     xs = [-1.5, 0.25, 2.0]
