@@ -129,7 +129,11 @@ def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> 
                 "integer indices, so it can only come first"
             )
         table = graph.constant([[w.data for w in row] for row in module.weight], "embedding")
-        return graph.node("Gather", [table, x], axis=0)
+        # Gather reads a negative index from the end, where nn and torch refuse it: sent past
+        # the end instead, it is refused by the runtime as every out-of-range index is
+        negative = graph.node("Less", [x, graph.constant(0, "zero", integer=True)])
+        past_end = graph.constant(module.num_embeddings, "num_embeddings", integer=True)
+        return graph.node("Gather", [table, graph.node("Where", [negative, past_end, x])], axis=0)
     if kind in RECURRENT:
         raise TypeError(
             f"export_onnx: {where} is an {kind.__name__} inside another module; recurrent "

@@ -158,6 +158,14 @@ def test_embeddings_read_int64_indices(make, dtype, tmp_path):
     assert close([[v.data for v in model(int(i))] for i in indices], y, dtype)
 
 
+def test_an_embedding_index_out_of_range_is_refused_by_the_runtime_negative_ones_too(tmp_path):
+    # Gather takes -1 as the last row: the file gave a row where nn and torch raise IndexError
+    export_onnx(Embedding(6, 3, seed=0), tmp_path / "embedding.onnx")
+    for index in (6, -1, -6):
+        with pytest.raises(Exception, match="out of data bounds"):
+            run_onnx(tmp_path / "embedding.onnx", input=numpy.asarray([0, index], dtype="int64"))
+
+
 # --- recurrent models ---------------------------------------------------------------------------
 @shared_directory
 @given(
