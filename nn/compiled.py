@@ -128,6 +128,11 @@ class Parameters:
         self.grad = np.zeros(len(self.values))
         self.index: dict[int, Any] = {}
 
+    def read(self, tape: Any) -> Any:
+        """The data of `tape.parameters`, in its order."""
+        rows = self.of(tape)  # first: it may grow `data`, which must be read afterwards
+        return self.data[rows]
+
     def of(self, tape: Any) -> Any:
         """The rows of `tape.parameters` (new parameters join the arrays)."""
         import numpy as np
@@ -260,16 +265,16 @@ class CompiledTraining:
         np, store = self.np, self.parameters
         store.grad[:] = 0.0
         batch = len(X)
-        outputs, model_pullback = self.model.vjp(X, params=store.data[store.of(self.model)])
+        outputs, model_pullback = self.model.vjp(X, params=store.read(self.model))
         tape = self.losses.tape
-        losses, pullback = self.losses.vjp(outputs, targets, store.data[store.of(tape)])
+        losses, pullback = self.losses.vjp(outputs, targets, store.read(tape))
         found = pullback(np.full(batch, 1.0 / batch))
         store.grad[store.of(tape)] += found.parameters
         model_gradient = model_pullback(found.arguments[0], arguments=False).parameters
         store.grad[store.of(self.model)] += model_gradient
         mean = objective = float(losses.mean())
         if self.penalty is not None:
-            penalty, pullback = self.penalty.vjp(params=store.data[store.of(self.penalty)])
+            penalty, pullback = self.penalty.vjp(params=store.read(self.penalty))
             store.grad[store.of(self.penalty)] += pullback(1.0).parameters
             objective += penalty
         self._update()

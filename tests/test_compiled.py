@@ -290,3 +290,23 @@ def test_dropout_with_p_one_trains_through_tapes_as_eager():
     assert gap(eager, compiled) <= 1e-12
     first_weights = [p.data for p in MLP(2, [3, 1], seed=0).layers[0].neurons[0].w]
     assert [p.data for p in compiled.body.layers[0].neurons[0].w] == first_weights
+
+
+def test_an_optimizer_of_part_of_the_model_trains_that_part_as_eager_and_freezes_the_rest():
+    # the model's other parameters joined the parameter array after it had been read: a
+    # ValueError "params must be an array of 41 values, got shape (25,)"
+    def run(compile):
+        model = MLP(2, [4, 4, 1], seed=0)
+        trained = model.layers[1].parameters() + model.layers[2].parameters()
+        optimizer = Adam(trained, lr=0.05)
+        fit(model, mse, optimizer, (X, SIGNS), 2, batch_size=25, seed=0, progress=False,
+            regularization=lambda ps: 1e-3 * l2(ps), compile=compile)  # fmt: skip
+        return model
+
+    eager, compiled = run(False), run(True)
+    assert gap(eager, compiled) <= 1e-12
+    start = MLP(2, [4, 4, 1], seed=0)
+    for layer, moved in [(0, False), (1, True), (2, True)]:
+        before = [p.data for p in start.layers[layer].parameters()]
+        after = [p.data for p in compiled.layers[layer].parameters()]
+        assert (after != before) is moved
