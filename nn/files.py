@@ -66,8 +66,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def writable_target(path: str | os.PathLike[str], caller: str) -> Path:
     """`path` as a Path, if a file can be written there: refused, naming it, when it is not a
     path (TypeError), is a directory (IsADirectoryError), or sits in a directory that does not
-    exist (FileNotFoundError). `fit` checks its checkpoint path so before training, not after
-    the first epochs.
+    exist (FileNotFoundError) or that this process may not write to (PermissionError). `fit`
+    checks its checkpoint path so before training, not after the first epochs.
 
     >>> writable_target("/", "fit: checkpoint")
     Traceback (most recent call last):
@@ -84,6 +84,10 @@ def writable_target(path: str | os.PathLike[str], caller: str) -> Path:
     if not target.parent.is_dir():
         raise FileNotFoundError(
             f"{caller}={str(path)!r}: the directory {str(target.parent)!r} does not exist"
+        )
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"{caller}={str(path)!r}: the directory {str(target.parent)!r} is not writable"
         )
     return target
 

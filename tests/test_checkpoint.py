@@ -473,3 +473,15 @@ def test_a_checkpoint_path_that_cannot_be_written_is_refused_before_training(
     with pytest.raises(error, match=message):
         fit(model, mse, optimizer, ([[0.0, 1.0]], [1.0]), 3, checkpoint=where(tmp_path))
     assert model.state_dict() == before
+
+
+def test_a_checkpoint_in_a_read_only_directory_is_refused_before_training(tmp_path, monkeypatch):
+    # os.access is what the check asks; faked here, since root may write to any directory
+    real_access = os.access
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != read_only and real_access(p, mode))
+    model = MLP(2, [2, 1], seed=0)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(PermissionError, match=r"directory '.*read-only' is not writable"):
+        fit(model, mse, optimizer, ([[0.0, 1.0]], [1.0]), 3, checkpoint=read_only / "run.json")
