@@ -136,3 +136,13 @@ def test_from_torch_refuses_complex_and_meta_tensors_naming_them():
         from_torch(torch.nn.Linear(2, 1, dtype=torch.complex64))
     with pytest.raises(ValueError, match=r"model\.0\.weight is on the meta device"):
         from_torch(torch.nn.Sequential(torch.nn.Linear(2, 1, device="meta")))
+
+
+@pytest.mark.parametrize("twin", ["MLP", "Layer", "Neuron"])
+def test_a_torch_twin_refuses_an_unknown_initializer_when_made(twin):
+    # it was kept, and refused only when from_torch brought the model back
+    from nn import torch_modules
+
+    sizes = {"MLP": (2, [3]), "Layer": (2, 3), "Neuron": (2,)}[twin]
+    with pytest.raises(ValueError, match="unknown initializer 'normal'; known: 'uniform'"):
+        getattr(torch_modules, twin)(*sizes, init="normal")
