@@ -454,3 +454,16 @@ def test_a_partial_tie_or_a_tied_mlp_bias_is_refused_naming_both_places():
     twin[1][0].bias = twin[0][0].bias
     with pytest.raises(ValueError, match=r"model\.1\.0\.bias is tied to model\.0\.0\.bias"):
         from_torch(twin)
+
+
+def test_to_torch_draws_no_throwaway_embedding_table(monkeypatch):
+    # torch.nn.Embedding drew one on the meta device, whose first draw imports torch's compiler:
+    # a second or two, enough for the hypothesis test above to miss its deadline
+    def refuse(*args, **kwargs):
+        raise AssertionError("to_torch drew a table it then replaced")
+
+    monkeypatch.setattr(torch.nn.init, "normal_", refuse)
+    model = Embedding(4, 2, seed=0)
+    twin = to_torch(model)
+    assert twin.weight.tolist() == [[v.data for v in row] for row in model.weight]
+    assert twin.weight.requires_grad and repr(twin) == "Embedding(4, 2)"
