@@ -13,8 +13,9 @@ During a compiled epoch the parameters live in one array, and the optimizer's up
 all at once: `nn.optim`'s own `_update(i, g)` called with `i = slice(None)`, its state lists
 turned into arrays for the epoch. The Values get their data and gradients back at the end of
 every epoch, so the model, `state_dict`, saving, validation and early stopping see what eager
-training would show. An optimizer that is not an `nn.optim.Optimizer` still works: then the
-Values are written and read around every `step()`.
+training would show. Any other optimizer still works, one of your own or a subclass of
+`nn.optim.Optimizer` that defines its own `step()` or `_update()` (which may compute on floats
+only): then the Values are written and read around every `step()`, which runs as it is.
 
 Modules whose calls need more than one example's graph work through `nn.model_tape`: Dropout's
 masks are extra inputs of the model's tape, drawn for every batch from the module's generator in
@@ -127,6 +128,11 @@ class Parameters:
         self.grad = np.zeros(len(self.values))
         self.index: dict[int, Any] = {}
 
+    def read(self, tape: Any) -> Any:
+        """The data of `tape.parameters`, in its order."""
+        rows = self.of(tape)  # first: it may grow `data`, which must be read afterwards
+        return self.data[rows]
+
     def of(self, tape: Any) -> Any:
         """The rows of `tape.parameters` (new parameters join the arrays)."""
         import numpy as np
@@ -156,6 +162,19 @@ class Parameters:
         """Write the data and the latest gradients back into the Values."""
         for p, data, grad in zip(self.values, self.data.tolist(), self.grad.tolist()):
             p.data, p.grad = data, grad
+
+
+def _vectorisable(optimizer: Any, base: type) -> bool:
+    """Whether `optimizer` steps by nn.optim's own `step` and `_update`, which compiled training
+    runs on arrays: a subclass with a `step` of its own (clipping, freezing) must have it called,
+    and an `_update` of its own may take floats only."""
+    kind = type(optimizer)
+    own = getattr(kind, "_update", None)
+    return (
+        isinstance(optimizer, base)
+        and kind.step is base.step
+        and getattr(own, "__module__", None) == base.__module__
+    )
 
 
 def _state_lists(optimizer: Any) -> list[str]:
@@ -194,7 +213,7 @@ class CompiledTraining:
         refuse_untraceable(model, "fit")
         X, y = data
         self.optimizer = optimizer
-        self.vectorised = isinstance(optimizer, Optimizer)
+        self.vectorised = _vectorisable(optimizer, Optimizer)
         params = list(optimizer.params) if self.vectorised else list(model.parameters())
         self.parameters = Parameters(params)
         self.model = ModelTape(model, _form(X[0]), training=True, parameters=params)
@@ -246,16 +265,16 @@ class CompiledTraining:
         np, store = self.np, self.parameters
         store.grad[:] = 0.0
         batch = len(X)
-        outputs, model_pullback = self.model.vjp(X, params=store.data[store.of(self.model)])
+        outputs, model_pullback = self.model.vjp(X, params=store.read(self.model))
         tape = self.losses.tape
-        losses, pullback = self.losses.vjp(outputs, targets, store.data[store.of(tape)])
+        losses, pullback = self.losses.vjp(outputs, targets, store.read(tape))
         found = pullback(np.full(batch, 1.0 / batch))
         store.grad[store.of(tape)] += found.parameters
         model_gradient = model_pullback(found.arguments[0], arguments=False).parameters
         store.grad[store.of(self.model)] += model_gradient
         mean = objective = float(losses.mean())
         if self.penalty is not None:
-            penalty, pullback = self.penalty.vjp(params=store.data[store.of(self.penalty)])
+            penalty, pullback = self.penalty.vjp(params=store.read(self.penalty))
             store.grad[store.of(self.penalty)] += pullback(1.0).parameters
             objective += penalty
         self._update()

@@ -16,6 +16,7 @@ from nn.tape_requests import tracing
 class Dropout(Module):
     """Inverted dropout: while training, each entry is zeroed with probability `p` and the rest
     are scaled by 1 / (1 - p), so the expected output is the input; in eval mode, the identity.
+    As in PyTorch, `p` is in [0, 1]: p = 1 zeroes every entry while training.
 
     The coin flips come from `random.Random(seed)`, or the global `random` when None (a saved
     model records only `p`). A dropped entry is the input times 0, so its gradient is 0; a kept
@@ -34,8 +35,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, seed: int | None = None) -> None:
         p = _real("Dropout: p", p)
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p!r}")
         self.p = p
         self._rng = _seeded(seed)
 
@@ -47,7 +48,7 @@ class Dropout(Module):
         traced = tracing()
         if traced is not None:  # nn.compiled fills the masks in, per example, per step
             return [v * m for v, m in zip(x, traced.random_inputs(len(x), self._masks, self._rng))]
-        scale, p, draw = 1.0 / (1.0 - self.p), self.p, self._rng.random
+        scale, p, draw = self._scale(), self.p, self._rng.random
         return [v * (0.0 if draw() < p else scale) for v in x]
 
     def _masks(self, np: Any, calls: int, count: int) -> Any:
@@ -55,7 +56,11 @@ class Dropout(Module):
         by, drawn now from this module's generator in their order: example by example, entry
         by entry, each 0 with probability p, else 1 / (1 - p)."""
         u = uniforms(self._rng, calls * count, np).reshape(calls, count)
-        return np.where(u < self.p, 0.0, 1.0 / (1.0 - self.p))
+        return np.where(u < self.p, 0.0, self._scale())
+
+    def _scale(self) -> float:
+        """What a kept entry is multiplied by: 1 / (1 - p); with p = 1 none is kept."""
+        return 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
 
     @classmethod
     def _count_parameters(cls, config: dict[str, Any]) -> int:

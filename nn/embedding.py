@@ -9,6 +9,7 @@ from typing import Any
 from autograd import Value
 from nn.layers import _seeded, _size
 from nn.module import Module
+from nn.tape_requests import tracing
 
 
 class Embedding(Module):
@@ -41,6 +42,12 @@ class Embedding(Module):
         return self._row(input, "input")
 
     def _row(self, index: Any, where: str) -> list[Value]:
+        if isinstance(index, Value) and tracing() is not None:
+            raise NotImplementedError(
+                f"compile=True: {self!r} reads {where} as an index, but a tape takes the "
+                "model's inputs as numbers, which it moves and replays; use compile=False "
+                "for this model"
+            )
         if isinstance(index, bool) or not isinstance(index, Integral):
             raise TypeError(
                 f"{self!r}: {where} must be an int index, got {type(index).__name__} {index!r}"

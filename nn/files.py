@@ -45,7 +45,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     >>> open(path, "rb").read()
     b'ONNX'
     """
-    target = Path(path)
+    target = writable_target(path, "path")
     # The name is chosen before the file exists, so the cleanup below knows it whenever an
     # interruption arrives; O_EXCL refuses to reuse a name another writer is using.
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
@@ -61,6 +61,35 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             os.unlink(temporary)
         raise
     _fsync_directory(target.parent)
+
+
+def writable_target(path: str | os.PathLike[str], caller: str) -> Path:
+    """`path` as a Path, if a file can be written there: refused, naming it, when it is not a
+    path (TypeError), is a directory (IsADirectoryError), or sits in a directory that does not
+    exist (FileNotFoundError) or that this process may not write to (PermissionError). `fit`
+    checks its checkpoint path so before training, not after the first epochs.
+
+    >>> writable_target("/", "fit: checkpoint")
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: fit: checkpoint='/' is a directory; give the path of a file
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{caller} must be a path (str or os.PathLike), got {type(path).__name__} {path!r}"
+        )
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"{caller}={str(path)!r} is a directory; give the path of a file")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(
+            f"{caller}={str(path)!r}: the directory {str(target.parent)!r} does not exist"
+        )
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"{caller}={str(path)!r}: the directory {str(target.parent)!r} is not writable"
+        )
+    return target
 
 
 def _fsync_directory(directory: Path) -> None:

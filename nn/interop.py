@@ -5,6 +5,9 @@ output j, the LSTM's gates stacked i, f, g, o), so a layer maps to its torch.nn 
 entry; micrograd's `MLP`, `Layer` and `Neuron` map to the Sequential twins of
 `nn.torch_modules`, which remember what they came from. Every number is copied as it is: a round
 trip gives back the same floats, bit for bit, and each module keeps its training or eval mode.
+A module used twice stays one module used twice, and a weight tied between two layers (the same
+Values in nn, the same Parameter in torch: an Embedding's table read again by the output Linear)
+stays one weight.
 
 The converted modules follow PyTorch's calling conventions, which take a batch where nn takes
 one example:
@@ -71,7 +74,7 @@ def to_torch(module: Module, dtype: Any = None) -> Any:
         raise TypeError(f"to_torch: dtype must be a floating torch dtype, got {dtype!r}")
     if not isinstance(module, Module):
         raise TypeError(f"to_torch: expected an nn Module, got {type(module).__name__}")
-    return _to_torch(module, "model", dtype, torch, {})
+    return _to_torch(module, "model", dtype, torch, {}, {})
 
 
 def from_torch(torch_module: Any) -> Module:
@@ -102,26 +105,33 @@ def from_torch(torch_module: Any) -> Module:
     state = random.getstate()  # building draws throwaway weights from the global stream
     try:
         with gc_paused():  # the new Values hold no cycles: the collector's passes find nothing
-            return _from_torch(torch_module, "model", torch, {})
+            return _from_torch(torch_module, "model", torch, {}, {})
     finally:
         random.setstate(state)
 
 
 # --- to PyTorch -------------------------------------------------------------------------------
-def _to_torch(module: Module, where: str, dtype: Any, torch: Any, made: dict[int, Any]) -> Any:
+def _to_torch(
+    module: Module, where: str, dtype: Any, torch: Any, made: dict[int, Any], tied: dict
+) -> Any:
     """The torch twin of `module`; `made` holds those made so far, so that a module used twice
-    (weights shared between two places) becomes one torch module used twice."""
+    (weights shared between two places) becomes one torch module used twice, and `tied` the
+    torch parameters made so far (see `_tie_in_torch`)."""
     if id(module) in made:
         return made[id(module)]
     if type(module) is Sequential:
         twin = torch.nn.Sequential(
-            *(_to_torch(part, f"{where}.{i}", dtype, torch, made) for i, part in enumerate(module))
+            *(
+                _to_torch(part, f"{where}.{i}", dtype, torch, made, tied)
+                for i, part in enumerate(module)
+            )
         )
         twin.training = module.training  # the parts keep their own modes
     else:
         twin = torch_structure(module, where, torch)
         state = {name: _tensor(held, dtype, torch) for name, held in _tensors(module).items()}
         twin.load_state_dict(state, strict=True, assign=True)
+        _tie_in_torch(module, twin, where, tied)
         twin.train(module.training)
     made[id(module)] = twin
     return twin
@@ -172,6 +182,41 @@ def _tensors(module: Module) -> dict[str, Any]:
     return {}
 
 
+def _tie_in_torch(module: Module, twin: Any, where: str, tied: dict) -> None:
+    """Give `twin` the torch parameter made before for the same Values (weights tied between
+    two layers, an Embedding's and an output Linear's), so the tie holds in torch too. `tied`
+    maps the ids of a tensor's Values to that parameter and where it is, and each Value's id to
+    where it is: a tensor that shares only some of its Values with another is refused."""
+    for name, held in _tensors(module).items():
+        if isinstance(held, Buffer):
+            continue
+        key = tuple(id(v) for v in _values(held))
+        owner_name, _, leaf = name.rpartition(".")
+        owner = twin.get_submodule(owner_name)
+        if key in tied:
+            parameter, first = tied[key]
+            if list(parameter.shape) != _shape(held):
+                raise ValueError(
+                    f"to_torch: {where}.{name} holds the parameters of {first} in another "
+                    f"shape ({_shape(held)}, not {list(parameter.shape)}); torch cannot tie them"
+                )
+            setattr(owner, leaf, parameter)
+            continue
+        shared = next((tied[i] for i in key if i in tied), None)
+        if shared is not None:
+            raise ValueError(
+                f"to_torch: {where}.{name} shares some of its parameters with {shared}, but "
+                "not all; torch ties whole tensors only"
+            )
+        tied[key] = (getattr(owner, leaf), f"{where}.{name}")
+        tied.update(dict.fromkeys(key, f"{where}.{name}"))
+
+
+def _values(held: Any) -> list[Value]:
+    """The Values of a tensor nn holds (a list, or a list of rows), in order."""
+    return list(held) if type(held[0]) is Value else [v for row in held for v in row]
+
+
 def _neurons_as_linear(prefix: str, neurons: list[Neuron]) -> dict[str, Any]:
     return {f"{prefix}.weight": [n.w for n in neurons], f"{prefix}.bias": [n.b for n in neurons]}
 
@@ -181,18 +226,24 @@ def _present(**tensors: Any) -> dict[str, Any]:
 
 
 # --- from PyTorch -----------------------------------------------------------------------------
-def _from_torch(twin: Any, where: str, torch: Any, made: dict[int, Module]) -> Module:
-    """The nn module of `twin`; `made`, as in `_to_torch`, keeps shared modules shared."""
+def _from_torch(
+    twin: Any, where: str, torch: Any, made: dict[int, Module], tied: dict[int, Any]
+) -> Module:
+    """The nn module of `twin`; `made`, as in `_to_torch`, keeps shared modules shared, and
+    `tied` parameters tied (see `_tie_in_nn`)."""
     if id(twin) in made:
         return made[id(twin)]
     if type(twin) is torch.nn.Sequential:
         # _modules, not named_children(), which lists a module used twice only once
-        parts = [_from_torch(c, f"{where}.{n}", torch, made) for n, c in twin._modules.items()]
+        parts = [
+            _from_torch(c, f"{where}.{n}", torch, made, tied) for n, c in twin._modules.items()
+        ]
         module: Module = Sequential(*parts)
         module.training = twin.training  # the parts keep their own modes
     else:
         module = nn_structure(twin, where, torch)
         _load(module, twin.state_dict(), where)
+        _tie_in_nn(module, twin, where, tied)
         if not twin.training:
             module.eval()  # an MLP's layers and neurons too (a new module is in training mode)
     made[id(twin)] = module
@@ -209,17 +260,56 @@ def _load(module: Module, state: dict[str, Any], where: str) -> None:
         )
     for name, held in tensors.items():
         tensor = state[name]
+        _check_tensor(tensor, _shape(held), f"{where}.{name}")
         if isinstance(held, Buffer):
             setattr(held.owner, held.attribute, tensor.detach().cpu().tolist())
             continue
         flat = type(held[0]) is Value
-        shape = [len(held)] if flat else [len(held), len(held[0])]
-        if list(tensor.shape) != shape:
-            raise ValueError(
-                f"from_torch: {where}.{name} has shape {list(tensor.shape)}, expected {shape}"
-            )
         values = tensor.detach().cpu().tolist()
         rows, values = ([held], [values]) if flat else (held, values)
         for row, row_values in zip(rows, values):
             for parameter, value in zip(row, row_values):
                 parameter.data = value
+
+
+def _shape(held: Any) -> list[int]:
+    """The shape nn holds a tensor in: a buffer's (a list of floats, or an int: a scalar),
+    else that of the nested list of Values."""
+    if isinstance(held, Buffer):
+        value = getattr(held.owner, held.attribute)
+        return [] if type(value) is int else [len(value)]
+    return [len(held)] if type(held[0]) is Value else [len(held), len(held[0])]
+
+
+def _check_tensor(tensor: Any, shape: list[int], where: str) -> None:
+    """Refuse a tensor nn cannot hold: of another shape (a buffer too, which would otherwise be
+    read as it is), of complex numbers, or on the meta device, which holds no numbers."""
+    if list(tensor.shape) != shape:
+        raise ValueError(f"from_torch: {where} has shape {list(tensor.shape)}, expected {shape}")
+    if tensor.is_complex():
+        raise TypeError(f"from_torch: {where} holds complex numbers ({tensor.dtype}), not real")
+    if tensor.is_meta:
+        raise ValueError(f"from_torch: {where} is on the meta device, which holds no numbers")
+
+
+def _tie_in_nn(module: Module, twin: Any, where: str, tied: dict[int, Any]) -> None:
+    """Make the parameters of `module` the very Values of the nn tensor made before from the
+    same torch parameter (tied weights), so that they stay one parameter. `tied` maps a torch
+    parameter's id to that tensor and where it is. The Values are put into nn's own lists; an
+    MLP's, Layer's or Neuron's biases are not held in one, and are refused."""
+    tensors = _tensors(module)
+    for name, parameter in twin.named_parameters(remove_duplicate=False):
+        held = tensors[name]
+        if id(parameter) not in tied:
+            tied[id(parameter)] = (held, f"{where}.{name}")
+            continue
+        first, first_where = tied[id(parameter)]
+        if type(held[0]) is Value and type(module) in (MLP, Layer, Neuron):
+            raise ValueError(
+                f"from_torch: {where}.{name} is tied to {first_where}, but nn's "
+                f"{type(module).__name__} keeps its biases in its neurons, which cannot share "
+                "them; use torch.nn.Linear layers"
+            )
+        rows, first_rows = ([held], [first]) if type(held[0]) is Value else (held, first)
+        for row, first_row in zip(rows, first_rows):
+            row[:] = first_row

@@ -84,7 +84,7 @@ def export_onnx(module: Module, path: str | os.PathLike[str], dtype: str = "floa
 
 
 def _feed_forward_graph(graph: OnnxGraph, module: Module) -> tuple[list, list]:
-    reads, writes = _sizes(module)
+    reads, writes = _sizes(module, "model")
     if _first(module) is Embedding:
         inputs = [graph.value_info("input", ["batch"], integer=True)]
     else:
@@ -129,7 +129,11 @@ def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> 
                 "integer indices, so it can only come first"
             )
         table = graph.constant([[w.data for w in row] for row in module.weight], "embedding")
-        return graph.node("Gather", [table, x], axis=0)
+        # Gather reads a negative index from the end, where nn and torch refuse it: sent past
+        # the end instead, it is refused by the runtime as every out-of-range index is
+        negative = graph.node("Less", [x, graph.constant(0, "zero", integer=True)])
+        past_end = graph.constant(module.num_embeddings, "num_embeddings", integer=True)
+        return graph.node("Gather", [table, graph.node("Where", [negative, past_end, x])], axis=0)
     if kind in RECURRENT:
         raise TypeError(
             f"export_onnx: {where} is an {kind.__name__} inside another module; recurrent "
@@ -167,15 +171,30 @@ def _first(module: Module) -> type[Module]:
     return type(module)
 
 
-def _sizes(module: Module) -> tuple[int | None, int | None]:
+def _sizes(module: Module, where: str, width: int | None = None) -> tuple[int | None, int | None]:
     """How many features `module` reads and writes; None for a side it leaves as it finds it
-    (an activation) or that holds indices (an Embedding's input)."""
+    (an activation) or that holds indices (an Embedding's input). `width` features flow into
+    it: a part of a Sequential that reads another number (Linear(2, 3) then Linear(4, 1)) is
+    refused, naming where it sits."""
     kind = type(module)
     if kind is Sequential:
-        sizes = [_sizes(part) for part in module]
-        reads = next((n for n, _ in sizes if n is not None), None)
-        writes = next((n for _, n in reversed(sizes) if n is not None), None)
-        return reads, writes
+        reads = None
+        for i, part in enumerate(module):
+            part_reads, part_writes = _sizes(part, f"{where}.{i}", width)
+            reads = part_reads if reads is None and width is None else reads
+            width = part_writes if part_writes is not None else width
+        return reads, width
+    reads, writes = _own_sizes(module)
+    if reads is not None and width is not None and reads != width:
+        raise ValueError(
+            f"export_onnx: {where} ({module!r}) reads {reads} features, but the layers before "
+            f"it write {width}"
+        )
+    return reads, writes
+
+
+def _own_sizes(module: Module) -> tuple[int | None, int | None]:
+    kind = type(module)
     if kind is Linear:
         return module.in_features, module.out_features
     if kind is MLP:

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from nn.init import initializer
 from nn.layers import _activation_function, _activations_per_layer, _size, _sizes
 
 # torch.nn.Softplus returns x itself above `threshold`; nn computes softplus exactly everywhere.
@@ -46,6 +47,13 @@ def _layers(
         if activation != "linear":
             layers.append(TORCH_ACTIVATIONS[activation]())
     return layers
+
+
+def _init(name: str) -> str:
+    """An initializer's name, refused as nn refuses it when unknown (it is used by the way back
+    to nn: an unknown one would be refused only by `from_torch`)."""
+    initializer(name)
+    return name
 
 
 class MLP(torch.nn.Sequential):
@@ -80,7 +88,7 @@ class MLP(torch.nn.Sequential):
         per_layer = _activations_per_layer(activation, len(self.nouts))
         super().__init__(*_layers([self.nin, *self.nouts], per_layer, device, dtype))
         self.activation = activation if isinstance(activation, str) else list(activation)
-        self.init = init
+        self.init = _init(init)
 
     def extra_repr(self) -> str:
         return (
@@ -112,7 +120,7 @@ class Layer(torch.nn.Sequential):
     ) -> None:
         self.nin, self.nout = _size("nin", nin), _size("nout", nout)
         super().__init__(*_layers([self.nin, self.nout], [activation], device, dtype))
-        self.activation, self.init = activation, init
+        self.activation, self.init = activation, _init(init)
 
     def extra_repr(self) -> str:
         return (
@@ -138,7 +146,7 @@ class Neuron(torch.nn.Sequential):
     ) -> None:
         self.nin = _size("nin", nin)
         super().__init__(*_layers([self.nin, 1], [activation], device, dtype))
-        self.activation, self.init = activation, init
+        self.activation, self.init = activation, _init(init)
 
     def extra_repr(self) -> str:
         return f"nin={self.nin}, activation={self.activation!r}, init={self.init!r}"

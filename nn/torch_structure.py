@@ -60,7 +60,10 @@ def torch_structure(module: Module, where: str, torch: Any) -> Any:
         options = {"eps": module.eps, "momentum": module.momentum, "affine": module.affine}
         return nn_.BatchNorm1d(module.num_features, **options, device=META)
     if kind is Embedding:
-        return nn_.Embedding(module.num_embeddings, module.embedding_dim, device=META)
+        # a table given, not drawn: torch draws N(0, 1) on the meta device through its Python
+        # reference of normal_, whose first call imports torch's compiler (a second or two)
+        shape = (module.num_embeddings, module.embedding_dim)
+        return nn_.Embedding(*shape, _weight=torch.empty(shape, device=META))
     if kind in _CELLS or kind in _SEQUENCES:
         return getattr(nn_, kind.__name__)(**module.config(), device=META)
     if kind in _TWINS:

@@ -27,6 +27,7 @@ from nn.checkpoint import (
     write_checkpoint,
 )
 from nn.data import _positive_int, batches, check_data, random_source
+from nn.files import writable_target
 from nn.interrupts import CtrlC
 
 Loss = Callable[[list[Any], list[Any]], Value]
@@ -122,11 +123,13 @@ def fit(
 
     `checkpoint = path` saves the whole run there (`nn.checkpoint`: model, optimizer, scheduler,
     random states, history, early-stopping state), atomically, after every `checkpoint_every`
-    epochs and after the last. `resume = path` continues the run saved there; call fit with the
-    same arguments, `epochs` counting from the start of the run: the result is the one the run
-    would have reached uninterrupted, bit for bit. Ctrl-C stops training after the current step
-    (a second Ctrl-C stops at once) and returns the history so far, marked `interrupted`, with
-    the parameters of the last step taken and a checkpoint written, if one was asked for.
+    epochs and after the last (a path that cannot be written, a directory or one in a missing
+    directory, is refused before training starts). `resume = path` continues the run saved
+    there; call fit with the same arguments, `epochs` counting from the start of the run: the
+    result is the one the run would have reached uninterrupted, bit for bit. Ctrl-C stops
+    training after the current step (a second Ctrl-C stops at once) and returns the history so
+    far, marked `interrupted`, with the parameters of the last step taken and a checkpoint
+    written, if one was asked for.
     Python delivers Ctrl-C to the main thread only: fit running in another thread leaves it alone.
 
     >>> from nn import MLP
@@ -161,6 +164,7 @@ def fit(
         check_checkpointable(optimizer, scheduler, "fit")
     if checkpoint is not None:
         _positive_int(checkpoint_every, "fit", "checkpoint_every")
+        writable_target(checkpoint, "fit: checkpoint")  # now, not after the first epochs
     compiled = None
     if compile:
         from nn.compiled import CompiledTraining

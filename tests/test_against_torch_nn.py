@@ -34,6 +34,7 @@ from nn import (
     SiLU,
     Softplus,
     Tanh,
+    from_torch,
 )
 
 torch = pytest.importorskip("torch")
@@ -225,6 +226,19 @@ def test_dropout_in_training_is_torch_formula_with_the_mask_it_drew(p, seed):
     torch_weighted_sum(y_torch).backward()
     assert close([v.data for v in y], y_torch.detach())
     assert close([v.grad for v in x], x_torch.grad)
+
+
+def test_dropout_with_p_one_zeroes_every_entry_and_gradient_as_torch_does():
+    # nn refused p=1, which torch.nn.Dropout takes (and from_torch with it)
+    x_values = [0.5, -1.5, 2.0]
+    x, x_torch = leaves(x_values), tensor(x_values)
+    ours, theirs = from_torch(torch.nn.Dropout(1.0)), torch.nn.Dropout(1.0)
+    y, y_torch = ours(x), theirs(x_torch)
+    weighted_sum(y).backward()
+    torch_weighted_sum(y_torch).backward()
+    assert [v.data for v in y] == y_torch.tolist() == [0.0, 0.0, 0.0]
+    assert [v.grad for v in x] == x_torch.grad.tolist() == [0.0, 0.0, 0.0]
+    assert ours.eval()(x_values) == theirs.eval()(tensor(x_values, False)).tolist() == x_values
 
 
 def test_dropout_in_eval_mode_is_the_identity_as_in_torch():

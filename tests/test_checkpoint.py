@@ -451,3 +451,37 @@ def test_checkpoints_need_optimizers_with_state_dicts_and_a_positive_interval(tm
     with pytest.raises(ValueError, match="checkpoint_every"):
         optimizer = SGD(model.parameters(), lr=0.1)
         fit(model, mse, optimizer, data, 1, checkpoint=tmp_path / "r.json", checkpoint_every=0)
+
+
+@pytest.mark.parametrize(
+    "where, error, message",
+    [
+        (lambda tmp: tmp, IsADirectoryError, r"fit: checkpoint='.*' is a directory; give the path"),
+        (lambda tmp: tmp / "typo" / "run.json", FileNotFoundError, r"directory '.*typo' does not"),
+        (lambda tmp: 7, TypeError, "fit: checkpoint must be a path .*, got int 7"),
+    ],
+    ids=["a directory", "in a missing directory", "not a path"],
+)
+def test_a_checkpoint_path_that_cannot_be_written_is_refused_before_training(
+    tmp_path, where, error, message
+):
+    # it was refused by the first write, after checkpoint_every epochs of training, naming
+    # the temporary file
+    model = MLP(2, [2, 1], seed=0)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    before = model.state_dict()
+    with pytest.raises(error, match=message):
+        fit(model, mse, optimizer, ([[0.0, 1.0]], [1.0]), 3, checkpoint=where(tmp_path))
+    assert model.state_dict() == before
+
+
+def test_a_checkpoint_in_a_read_only_directory_is_refused_before_training(tmp_path, monkeypatch):
+    # os.access is what the check asks; faked here, since root may write to any directory
+    real_access = os.access
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != read_only and real_access(p, mode))
+    model = MLP(2, [2, 1], seed=0)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(PermissionError, match=r"directory '.*read-only' is not writable"):
+        fit(model, mse, optimizer, ([[0.0, 1.0]], [1.0]), 3, checkpoint=read_only / "run.json")

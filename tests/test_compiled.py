@@ -1,12 +1,14 @@
 """fit(..., compile=True) and evaluate(..., compile=True): eager training, through tapes."""
 
+import math
+
 import pytest
 
 from autograd import Value
-from nn import MLP, Dropout, Module
+from nn import MLP, Dropout, Embedding, Module
 from nn.data import make_moons, make_spirals
 from nn.losses import binary_cross_entropy, cross_entropy, hinge, l1, l2, mse
-from nn.optim import SGD, AdaGrad, Adam, RMSProp, StepLR
+from nn.optim import SGD, AdaGrad, Adam, Optimizer, RMSProp, StepLR, clip_grad_norm
 from nn.train import evaluate, fit
 
 pytest.importorskip("numpy")
@@ -128,6 +130,39 @@ def test_any_optimizer_with_zero_grad_and_step_trains_through_tapes_too():
     assert gap(eager_model, model) <= 1e-9
 
 
+class ClippedSGD(SGD):
+    """A subclass whose step() clips the gradients first: compiled training must call it."""
+
+    def step(self):
+        clip_grad_norm(self.params, 0.01)
+        super().step()
+
+
+class FrozenSGD(SGD):
+    """A subclass whose step() leaves the parameters alone."""
+
+    def step(self):
+        self.steps += 1
+
+
+class SignSGD(Optimizer):
+    """A subclass with an update rule of its own, computed on floats only."""
+
+    def _update(self, i, g):
+        return self.lr * math.copysign(1.0, g)
+
+
+@pytest.mark.parametrize("optimizer_class", [ClippedSGD, FrozenSGD, SignSGD])
+def test_a_subclass_of_optimizer_with_its_own_step_or_update_trains_as_eager(optimizer_class):
+    # compiled training once ran nn.optim's update on arrays for every Optimizer: it skipped a
+    # subclass's own step() (FrozenSGD trained) and fed arrays to a float-only _update
+    eager_model, _, _ = train(False, optimizer_class, {"lr": 0.1}, mse, SIGNS, 20, None)
+    model, _, _ = train(True, optimizer_class, {"lr": 0.1}, mse, SIGNS, 20, None)
+    assert gap(eager_model, model) <= 1e-9
+    if optimizer_class is FrozenSGD:
+        assert gap(model, MLP(2, [16, 16, 1], seed=0)) == 0.0
+
+
 def test_the_progress_bar_shows_as_in_eager_training(capsys):
     model = MLP(2, [4, 1], seed=0)
     fit(model, hinge, SGD(model.parameters(), lr=0.1), (X, SIGNS), epochs=3, compile=True)
@@ -216,3 +251,62 @@ def test_validation_after_every_epoch_reuses_the_tapes_instead_of_tracing_again(
     assert again == once  # no epoch after the first traced anything
     eager = evaluate(model, binary_cross_entropy, (Xv, yv))
     assert (history.val_loss[-1], history.val_accuracy[-1]) == pytest.approx(eager, rel=1e-12)
+
+
+class BagOfEmbeddings(Module):
+    """Looks its input up as indices: a model a tape, which moves its inputs, cannot run."""
+
+    def __init__(self):
+        self.table = Embedding(5, 2, seed=0)
+        self.head = MLP(2, [1], seed=1)
+
+    def forward(self, indices):
+        rows = self.table(indices)
+        return self.head([rows[0][j] + rows[1][j] for j in range(2)])
+
+
+def test_a_model_that_looks_its_input_up_in_an_embedding_is_refused_naming_it():
+    # it was refused with "input[0] must be an int index, got Value", not saying why
+    model = BagOfEmbeddings()
+    data = ([[0, 1], [2, 4], [3, 3]], [1.0, 0.0, 1.0])
+    optimizer = SGD(model.parameters(), lr=0.1)
+    message = r"compile=True: Embedding\(5, 2\) reads input\[0\] as an index.*compile=False"
+    with pytest.raises(NotImplementedError, match=message):
+        fit(model, mse, optimizer, data, epochs=1, progress=False, compile=True)
+    with pytest.raises(NotImplementedError, match=message):
+        evaluate(model, mse, data, compile=True)
+    assert fit(model, mse, optimizer, data, epochs=1, progress=False).loss[0] > 0
+
+
+def test_dropout_with_p_one_trains_through_tapes_as_eager():
+    def run(compile):
+        model = Wrapped(Dropout(1.0, seed=0))  # the body sees zeros: only its biases learn
+        optimizer = SGD(model.parameters(), lr=0.1)
+        fit(model, mse, optimizer, (X, SIGNS), 2, batch_size=25, seed=0, progress=False,
+            compile=compile)  # fmt: skip
+        return model
+
+    eager, compiled = run(False), run(True)
+    assert gap(eager, compiled) <= 1e-12
+    first_weights = [p.data for p in MLP(2, [3, 1], seed=0).layers[0].neurons[0].w]
+    assert [p.data for p in compiled.body.layers[0].neurons[0].w] == first_weights
+
+
+def test_an_optimizer_of_part_of_the_model_trains_that_part_as_eager_and_freezes_the_rest():
+    # the model's other parameters joined the parameter array after it had been read: a
+    # ValueError "params must be an array of 41 values, got shape (25,)"
+    def run(compile):
+        model = MLP(2, [4, 4, 1], seed=0)
+        trained = model.layers[1].parameters() + model.layers[2].parameters()
+        optimizer = Adam(trained, lr=0.05)
+        fit(model, mse, optimizer, (X, SIGNS), 2, batch_size=25, seed=0, progress=False,
+            regularization=lambda ps: 1e-3 * l2(ps), compile=compile)  # fmt: skip
+        return model
+
+    eager, compiled = run(False), run(True)
+    assert gap(eager, compiled) <= 1e-12
+    start = MLP(2, [4, 4, 1], seed=0)
+    for layer, moved in [(0, False), (1, True), (2, True)]:
+        before = [p.data for p in start.layers[layer].parameters()]
+        after = [p.data for p in compiled.layers[layer].parameters()]
+        assert (after != before) is moved

@@ -199,3 +199,11 @@ def test_threads_saving_to_one_path_at_once_leave_one_writers_complete_text(tmp_
     reader.join()
     assert seen <= set(texts) and len(seen) > 1
     assert os.listdir(tmp_path) == ["shared.txt"]
+
+
+def test_an_atomic_write_to_a_directory_or_a_missing_directory_names_the_path(tmp_path):
+    with pytest.raises(IsADirectoryError, match=f"path='{tmp_path}' is a directory"):
+        atomic_write_text(tmp_path, "text")
+    with pytest.raises(FileNotFoundError, match="the directory '.*nowhere' does not exist"):
+        atomic_write_text(tmp_path / "nowhere" / "notes.txt", "text")
+    assert os.listdir(tmp_path) == [] and not list(tmp_path.parent.glob(".*.tmp"))

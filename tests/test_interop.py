@@ -421,3 +421,49 @@ def test_a_whole_converted_mlp_pickles_and_loads_back_as_an_mlp(tmp_path):
     loaded = torch.load(tmp_path / "whole.pt", weights_only=False)
     back = from_torch(loaded)
     assert type(back) is MLP and back.state_dict() == model.state_dict()
+
+
+def tied_language_model():
+    """An Embedding and an output Linear sharing one weight table, as language models tie them."""
+    table = Embedding(5, 3, seed=0)
+    head = Linear(3, 5, bias=False, seed=1)
+    head.weight = table.weight
+    return Sequential(table, Tanh(), head)
+
+
+def test_weights_tied_between_two_layers_stay_tied_both_ways():
+    # each tensor was copied on its own: the tie was lost, and training moved two copies apart
+    model = tied_language_model()
+    twin = to_torch(model)
+    assert twin[0].weight is twin[2].weight and len(list(twin.parameters())) == 1
+    back = from_torch(twin)
+    assert back[0].weight[4][2] is back[2].weight[4][2] and len(back.parameters()) == 15
+    assert back.state_dict() == model.state_dict()
+    y = sum_values([v for v in model(3)])  # the table is read twice: both uses add up
+    y.backward()
+    twin(torch.tensor(3)).sum().backward()
+    assert close([[v.grad for v in row] for row in model[0].weight], twin[0].weight.grad.tolist())
+
+
+def test_a_partial_tie_or_a_tied_mlp_bias_is_refused_naming_both_places():
+    model = Sequential(Linear(2, 3, seed=0), Linear(2, 3, seed=1))
+    model[1].weight[0] = model[0].weight[0]  # one row shared: torch ties whole tensors only
+    with pytest.raises(ValueError, match=r"model\.1\.weight shares some .* model\.0\.weight"):
+        to_torch(model)
+    twin = torch.nn.Sequential(to_torch(MLP(2, [2], seed=0)), to_torch(MLP(2, [2], seed=1)))
+    twin[1][0].bias = twin[0][0].bias
+    with pytest.raises(ValueError, match=r"model\.1\.0\.bias is tied to model\.0\.0\.bias"):
+        from_torch(twin)
+
+
+def test_to_torch_draws_no_throwaway_embedding_table(monkeypatch):
+    # torch.nn.Embedding drew one on the meta device, whose first draw imports torch's compiler:
+    # a second or two, enough for the hypothesis test above to miss its deadline
+    def refuse(*args, **kwargs):
+        raise AssertionError("to_torch drew a table it then replaced")
+
+    monkeypatch.setattr(torch.nn.init, "normal_", refuse)
+    model = Embedding(4, 2, seed=0)
+    twin = to_torch(model)
+    assert twin.weight.tolist() == [[v.data for v in row] for row in model.weight]
+    assert twin.weight.requires_grad and repr(twin) == "Embedding(4, 2)"

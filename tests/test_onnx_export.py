@@ -158,6 +158,14 @@ def test_embeddings_read_int64_indices(make, dtype, tmp_path):
     assert close([[v.data for v in model(int(i))] for i in indices], y, dtype)
 
 
+def test_an_embedding_index_out_of_range_is_refused_by_the_runtime_negative_ones_too(tmp_path):
+    # Gather takes -1 as the last row: the file gave a row where nn and torch raise IndexError
+    export_onnx(Embedding(6, 3, seed=0), tmp_path / "embedding.onnx")
+    for index in (6, -1, -6):
+        with pytest.raises(Exception, match="out of data bounds"):
+            run_onnx(tmp_path / "embedding.onnx", input=numpy.asarray([0, index], dtype="int64"))
+
+
 # --- recurrent models ---------------------------------------------------------------------------
 @shared_directory
 @given(
@@ -246,6 +254,12 @@ def test_export_refuses_what_it_cannot_write_and_leaves_the_old_file(tmp_path):
         export_onnx(Sequential(LSTM(2, 2)), path)
     with pytest.raises(ValueError, match=r"model\.1 is an Embedding after other layers"):
         export_onnx(Sequential(Tanh(), Embedding(3, 2)), path)
+    with pytest.raises(
+        ValueError, match=r"model\.1 \(Linear\(in_features=4.*reads 4 features, but "
+    ):
+        export_onnx(Sequential(Linear(2, 3), Linear(4, 1)), path)  # was onnx's InferenceError
+    with pytest.raises(ValueError, match=r"model\.2\.1 \(MLP\(5, \[1\].*\) reads 5 .* write 3"):
+        export_onnx(Sequential(Embedding(4, 3), Tanh(), Sequential(Tanh(), MLP(5, [1]))), path)
     with pytest.raises(ValueError, match="dtype must be 'float32' or 'float64', got 'float16'"):
         export_onnx(Linear(2, 2), path, dtype="float16")
     with pytest.raises(TypeError, match="expected an nn Module, got list"):
