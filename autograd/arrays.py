@@ -51,6 +51,10 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return np.frompyfunc(math.erf, 1, 1)(x).astype(float)
 
 
+def _erfc(x: np.ndarray) -> np.ndarray:
+    return np.frompyfunc(math.erfc, 1, 1)(x).astype(float)
+
+
 # What the rules' array forms may call (see `autograd.rules`), bound to NumPy: its own functions,
 # but the ufuncs' reduce for sum and max and the method for astype, which skip a Python layer
 # (a microsecond a call, which a tape of small steps notices); the results are the same.
@@ -64,6 +68,7 @@ NUMPY_NAMESPACE = SimpleNamespace(
     max=np.maximum.reduce,
     astype=lambda x, dtype: x.astype(dtype),
     erf=_erf,
+    erfc=_erfc,
 )
 
 

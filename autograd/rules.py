@@ -22,13 +22,13 @@ module imports neither. They call only functions of the namespace, never an arra
 only these, named and used as in the Python array API standard (`where` with at least one array,
 `argmax` of numbers, `arange` on the data's device): abs, arange, argmax, astype, broadcast_to,
 cos, exp, isfinite, log, log1p, max, maximum, ones_like, sin, sqrt, sum, tanh, trunc, where, the
-constants inf and nan, and erf, which the standard lacks. A rule whose float form can raise (the
-`math` module's domain errors, overflow, division by zero) says so with `raises=True`; its array
-form returns a non-finite number there (an array form marks a domain error that NumPy computes
-finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.arrays` runs the float form
-on exactly those entries, so they raise the same exception as the eager engine. n-ary rules take
-their operands stacked on axis -2 (`stacked=True`): an array of shape (..., n, batch) per group of
-operands (weights, then inputs).
+constants inf and nan, and erf and erfc, which the standard lacks. A rule whose float form can
+raise (the `math` module's domain errors, overflow, division by zero) says so with `raises=True`;
+its array form returns a non-finite number there (an array form marks a domain error that NumPy
+computes finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.arrays` runs the
+float form on exactly those entries, so they raise the same exception as the eager engine. n-ary
+rules take their operands stacked on axis -2 (`stacked=True`): an array of shape (..., n, batch)
+per group of operands (weights, then inputs).
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def _silu(x: float) -> float:
 
 
 def _gelu(x: float) -> float:
-    return 0.5 * x * (1.0 + math.erf(x / _SQRT_2))
+    return x * _normal_cdf(x)
 
 
 def _power_slope(out, x, n):
@@ -229,11 +229,30 @@ def _constant_to_power_slope(out, x, c):
     return (0.0 if c == 0 else out * math.log(c),)
 
 
+def _normal_cdf(x):
+    """Phi(x) = erfc(-x / sqrt(2)) / 2, the standard normal CDF.
+
+    Not (1 + erf(x / sqrt(2))) / 2: far into the left tail erf is within rounding of -1, and the
+    sum cancels (at x = -6 it keeps 7 digits of Phi, at x = -8 none), where erfc keeps them all.
+    On a number, NumPy array or PyTorch tensor it is erfc. A Value has no erfc node: its graph is
+    (1 - erf) / 2, whose derivatives -erf'/2 do not cancel, shifted by a constant to erfc's value.
+    """
+    z = -x / _SQRT_2
+    if isinstance(x, (int, float)):
+        return 0.5 * math.erfc(z)
+    erfc = getattr(z, "erfc", None)  # a PyTorch tensor's method
+    if erfc is not None:
+        return 0.5 * erfc()
+    if hasattr(z, "erf"):  # a Value
+        cancelling = 0.5 * (1.0 - z.erf())
+        return cancelling + (0.5 * math.erfc(z.data) - cancelling.data)
+    return 0.5 * _numpy_namespace().erfc(z)
+
+
 def _gelu_slope(out, x):
     # d/dx x Phi(x) = Phi(x) + x phi(x), Phi the standard normal CDF and phi its density
-    cdf = 0.5 * (1.0 + erf_of(x / _SQRT_2))
     density = exp_of(-0.5 * x * x) / _SQRT_2PI
-    return (cdf + x * density,)
+    return (_normal_cdf(x) + x * density,)
 
 
 def _silu_slope(out, x):
@@ -344,7 +363,7 @@ SILU = Rule(
 )
 GELU = Rule(
     "gelu", "gelu", _gelu, _gelu_slope,
-    array_forward=lambda np, x: 0.5 * x * (1.0 + np.erf(x / _SQRT_2)),
+    array_forward=lambda np, x: 0.5 * x * np.erfc(-x / _SQRT_2),
 )  # fmt: skip
 # d/dx erf(x) = 2 / sqrt(pi) * e**(-x**2)
 ERF = Rule(

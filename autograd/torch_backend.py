@@ -64,6 +64,7 @@ class TorchNamespace:
     tanh = torch.tanh
     trunc = torch.trunc
     erf = torch.special.erf
+    erfc = torch.special.erfc
     where = torch.where  # at least one of its two values is an array (see autograd.rules)
     sum = torch.sum  # torch's reductions take NumPy's axis= for their dim=
     max = torch.amax  # NaN propagates, as in np.max

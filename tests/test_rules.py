@@ -39,7 +39,9 @@ UNARY_REFERENCES: dict[str, Callable[[float], float]] = {
     "relu": lambda x: max(x, 0.0),
     "softplus": lambda x: math.log1p(math.exp(x)),
     "silu": lambda x: x * _sigmoid(x),
-    "gelu": lambda x: x * 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))),
+    # x Phi(x), Phi = (1 + erf(x / sqrt 2)) / 2 = erfc(-x / sqrt 2) / 2: the erfc form keeps every
+    # digit far into the left tail, where 1 + erf cancels (7 digits left at x = -6).
+    "gelu": lambda x: x * 0.5 * math.erfc(-x / math.sqrt(2.0)),
     "erf": math.erf,
     "sin": math.sin,
     "cos": math.cos,
@@ -252,3 +254,17 @@ def test_derivative_of_value_power_towards_its_exponent_is_zero_at_base_zero(exp
     x, y = Value(0.0), Value(exponent)
     (x**y).backward()
     assert y.grad == 0.0
+
+
+@pytest.mark.parametrize("x", [-6.09, -8.0, -20.0])
+def test_gelu_keeps_full_precision_far_into_the_left_tail(x):
+    # Phi(x) for x << 0 from erfc directly; (1 + erf(x / sqrt 2)) / 2 loses digits there, all of
+    # them by x = -8.5. The slope Phi(x) + x phi(x) is a difference of two tiny terms, checked
+    # against the same erfc form on floats and on Values (second order takes the Value path).
+    phi = 0.5 * math.erfc(-x / math.sqrt(2.0))
+    density = math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    v = Value(x)
+    y = v.gelu()
+    y.backward(create_graph=True)
+    assert math.isclose(y.data, x * phi, rel_tol=1e-14)
+    assert math.isclose(float(v.grad), phi + x * density, rel_tol=1e-12, abs_tol=1e-300)
