@@ -230,23 +230,23 @@ def _constant_to_power_slope(out, x, c):
 
 
 def _normal_cdf(x):
-    """Phi(x) = erfc(-x / sqrt(2)) / 2, the standard normal CDF.
+    """Phi(x) = (1 + erf(x / sqrt(2))) / 2 = erfc(-x / sqrt(2)) / 2, the standard normal CDF.
 
-    Not (1 + erf(x / sqrt(2))) / 2: far into the left tail erf is within rounding of -1, and the
-    sum cancels (at x = -6 it keeps 7 digits of Phi, at x = -8 none), where erfc keeps them all.
-    On a number, NumPy array or PyTorch tensor it is erfc. A Value has no erfc node: its graph is
-    (1 - erf) / 2, whose derivatives -erf'/2 do not cancel, shifted by a constant to erfc's value.
+    Computed by erfc: far into the left tail erf is within rounding of -1 and the first form
+    cancels (at x = -6 it keeps 7 digits of Phi, at x = -8.5 none), where erfc keeps them all. On
+    a number, NumPy array or PyTorch tensor it is erfc. A Value has no erfc node: its graph is the
+    first form, whose derivatives erf'/2 do not cancel, shifted by a constant to erfc's value.
     """
-    z = -x / _SQRT_2
     if isinstance(x, (int, float)):
-        return 0.5 * math.erfc(z)
-    erfc = getattr(z, "erfc", None)  # a PyTorch tensor's method
-    if erfc is not None:
-        return 0.5 * erfc()
-    if hasattr(z, "erf"):  # a Value
-        cancelling = 0.5 * (1.0 - z.erf())
-        return cancelling + (0.5 * math.erfc(z.data) - cancelling.data)
-    return 0.5 * _numpy_namespace().erfc(z)
+        return 0.5 * math.erfc(-x / _SQRT_2)
+    if hasattr(x, "erfc"):  # a PyTorch tensor
+        return 0.5 * (-x / _SQRT_2).erfc()
+    if hasattr(x, "erf"):  # a Value, or a formula of autograd.formulas (which has no .data)
+        cancelling = 0.5 * (1.0 + (x / _SQRT_2).erf())
+        if not hasattr(cancelling, "data"):
+            return cancelling
+        return cancelling + (0.5 * math.erfc(-x.data / _SQRT_2) - cancelling.data)
+    return 0.5 * _numpy_namespace().erfc(-x / _SQRT_2)
 
 
 def _gelu_slope(out, x):
