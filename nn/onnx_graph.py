@@ -92,8 +92,13 @@ class OnnxGraph:
             tail = self.node("Exp", [self.node("Neg", [self.node("Abs", [x])])])
             tail = self.node("Log", [self.node("Add", [tail, self.constant(1.0, "one")])])
             return self.node("Add", [self.node("Relu", [x]), tail])
-        if name == "silu":  # x sigmoid(x)
-            return self.node("Mul", [x, self.node("Sigmoid", [x])])
+        if name == "silu":
+            # x / (1 + e**-x), the same as x sigmoid(x) (e**-x overflowing to inf gives -0.0, as
+            # x sigmoid(x) underflows to). Not Mul(x, Sigmoid(x)): onnxruntime 1.23, the newest
+            # for Python 3.10, fuses that into its QuickGelu, which has no float64 kernel.
+            one = self.constant(1.0, "one")
+            denominator = self.node("Add", [one, self.node("Exp", [self.node("Neg", [x])])])
+            return self.node("Div", [x, denominator])
         if name == "gelu":  # x Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))
             half = self.node("Mul", [x, self.constant(0.5, "half")])
             erf = self.erf(self.node("Mul", [x, self.constant(1 / math.sqrt(2), "sqrt_half")]))
