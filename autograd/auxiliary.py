@@ -45,6 +45,8 @@ def split_aux(returned: Any, has_aux: bool, caller: str) -> tuple[Any, Any]:
     shape = (
         f"a {type(returned).__name__} of {len(returned)}"
         if isinstance(returned, (tuple, list))
+        else repr(returned)
+        if isinstance(returned, Value)
         else f"{type(returned).__name__} {returned!r}"
     )
     raise TypeError(
