@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from autograd.auxiliary import check_callable, check_has_aux, check_transform, concrete, split_aux
 from autograd.backward import local_derivatives_as_values
 from autograd.functional import Argnums, _call, _inputs, _numbers, _positions
 from autograd.modes import recording
@@ -131,17 +132,23 @@ def _as_value(x: Any) -> Value:
     return x if isinstance(x, Value) else Value(x)
 
 
-def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
+def jvp(
+    f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False
+) -> tuple:
     """`(f(*primals), d/dt f(primals + t * tangents) at t = 0)`, by one forward sweep.
 
     As JAX's `jax.jvp`: `primals` and `tangents` are tuples (or lists) with one number per
     argument of f; f returns a Value, or a list of Values (then both results are lists).
     Floats come out; with a `Value` among the primals or tangents, or called inside another
     transform's f (nesting inside `grad`), `Value`s come out, to be differentiated again.
+    With `has_aux=True`, f returns `(output, aux)` and the result is `(output, tangent, aux)`,
+    aux handed back undifferentiated as `grad` hands it back.
 
     >>> jvp(lambda x, y: x * y.sin(), (2.0, 0.0), (1.0, 1.0))
     (0.0, 2.0)
     """
+    check_callable(f, "jvp")
+    check_has_aux(has_aux, "jvp")
     primals = _numbers(primals, "jvp", "primals")
     tangents = _numbers(tangents, "jvp", "tangents")
     if len(primals) != len(tangents):
@@ -151,7 +158,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     with recording():  # f records even under an outer no_grad(), as in torch.func
         nodes, nested_primals = _inputs(tuple(primals), "jvp")
         nested = nested_primals or any(isinstance(t, Value) for t in tangents)
-        outputs, container = _outputs(_call(f, nodes, {}), "jvp")
+        returned, aux = split_aux(_call(f, nodes, {}), has_aux, "jvp")
+        outputs, container = _outputs(returned, "jvp")
         order = evaluation_order(outputs, nodes)
         position = {node: i for i, node in enumerate(order)}
         seeds = [
@@ -164,26 +172,30 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         slopes = [tangent[position[out]] for out in outputs]
         slopes = [_as_value(s) for s in slopes] if nested else [float(s) for s in slopes]
         if container is None:
-            return values[0], slopes[0]
-        return container(values), container(slopes)
+            result = (values[0], slopes[0])
+        else:
+            result = (container(values), container(slopes))
+        return (*result, concrete(aux, nested)) if has_aux else result
 
 
-def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list]:
+def jacfwd(f: Callable[..., Any], argnums: Argnums = None, has_aux: bool = False) -> Callable:
     """`J[i][j] = d f_i / d arg_j` by forward mode, one sweep per argument: the forward twin of
     `jacobian`, with its conventions (all arguments when argnums is None, J as a list of lists,
-    a one-row J when f returns a single Value).
+    a one-row J when f returns a single Value, `(J, aux)` with `has_aux=True`).
 
     `jacfwd(grad(f, argnums=(0, 1)))` is the Hessian by forward over reverse.
 
     >>> jacfwd(lambda x, y: [x * y, x + y])(2.0, 3.0)
     [[3.0, 2.0], [1.0, 1.0]]
     """
+    check_transform(f, has_aux, "jacfwd")
 
     @recording()
-    def jacobian_at(*args: Any, **kwargs: Any) -> list:
+    def jacobian_at(*args: Any, **kwargs: Any) -> Any:
         nodes, nested = _inputs(args, "jacfwd")
         positions, _ = _positions(argnums, len(nodes), "jacfwd")
-        outputs, _ = _outputs(_call(f, nodes, kwargs), "jacfwd")
+        returned, aux = split_aux(_call(f, nodes, kwargs), has_aux, "jacfwd")
+        outputs, _ = _outputs(returned, "jacfwd")
         chosen = [nodes[p] for p in positions]
         order = evaluation_order(outputs, nodes)
         position = {node: i for i, node in enumerate(order)}
@@ -194,6 +206,7 @@ def jacfwd(f: Callable[..., Any], argnums: Argnums = None) -> Callable[..., list
             tangent = push_tangents(program, len(order), seeds)
             columns.append([tangent[position[out]] for out in outputs])
         finish = _as_value if nested else float
-        return [[finish(column[i]) for column in columns] for i in range(len(outputs))]
+        jac = [[finish(column[i]) for column in columns] for i in range(len(outputs))]
+        return (jac, concrete(aux, nested)) if has_aux else jac
 
     return jacobian_at

@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from numbers import Real
 from typing import Any
 
+from autograd.auxiliary import check_callable, check_transform, concrete, split_aux
 from autograd.backward import adjoints
 from autograd.modes import no_grad, recording
 from autograd.value import Value
@@ -151,59 +152,91 @@ def _pick(values: list, single: bool) -> Any:
     return values[0] if single else tuple(values)
 
 
-def _transform(f: Callable[..., Value], argnums: Argnums, caller: str) -> Callable[..., tuple]:
+def _transform(
+    f: Callable[..., Value], argnums: Argnums, has_aux: bool, caller: str
+) -> Callable[..., tuple]:
+    check_transform(f, has_aux, caller)
+
     @recording()
     def value_and_gradient(*args: Any, **kwargs: Any) -> tuple:
         nodes, nested = _inputs(args, caller)
         positions, single = _positions(argnums, len(nodes), caller)
-        out = _scalar_output(_call(f, nodes, kwargs), caller)
+        returned, aux = split_aux(_call(f, nodes, kwargs), has_aux, caller)
+        out = _scalar_output(returned, caller)
         found = gradients(out, [nodes[p] for p in positions], create_graph=nested)
-        return (out if nested else out.data), _pick(found, single)
+        value = out if nested else out.data
+        if has_aux:
+            value = (value, concrete(aux, nested))
+        return value, _pick(found, single)
 
     return value_and_gradient
 
 
-def value_and_grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., tuple]:
+def value_and_grad(
+    f: Callable[..., Value], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., tuple]:
     """A function returning `(f(*args), gradient)`, the gradient taken as `grad` takes it.
+
+    With `has_aux=True`, f returns `(output, aux)` and the result is `((output, aux), gradient)`,
+    as in JAX (`grad` says what becomes of aux).
 
     >>> value_and_grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 5.0)
     (10.0, (5.0, 2.0))
+    >>> value_and_grad(lambda x: (x * x, {"doubled": 2 * x}), has_aux=True)(3.0)
+    ((9.0, {'doubled': 6.0}), 6.0)
     """
-    return _transform(f, argnums, "value_and_grad")
+    return _transform(f, argnums, has_aux, "value_and_grad")
 
 
-def grad(f: Callable[..., Value], argnums: Argnums = 0) -> Callable[..., Any]:
+def grad(
+    f: Callable[..., Value], argnums: Argnums = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The gradient of `f` as a function: floats in, floats out (a tuple when argnums is a tuple).
 
     Nesting works, `grad(grad(f))` being the second derivative.
 
+    With `has_aux=True`, f returns `(output, aux)` and the result is `(gradient, aux)`: aux comes
+    back undifferentiated, its `Value`s as floats, as JAX's concrete arrays (autograd/auxiliary.py).
+
     >>> f = lambda x: x ** 3
     >>> grad(f)(2.0), grad(grad(f))(2.0)
     (12.0, 12.0)
+    >>> grad(lambda x: (x ** 3, {"cube": x ** 3, "note": "kept"}), has_aux=True)(2.0)
+    (12.0, {'cube': 8.0, 'note': 'kept'})
     """
-    with_value = _transform(f, argnums, "grad")
-    return lambda *args, **kwargs: with_value(*args, **kwargs)[1]
+    with_value = _transform(f, argnums, has_aux, "grad")
+
+    def gradient(*args: Any, **kwargs: Any) -> Any:
+        value, found = with_value(*args, **kwargs)
+        return (found, value[1]) if has_aux else found
+
+    return gradient
 
 
-def jacobian(f: Callable[..., Sequence[Value]], argnums: Argnums = None) -> Callable[..., list]:
+def jacobian(
+    f: Callable[..., Sequence[Value]], argnums: Argnums = None, has_aux: bool = False
+) -> Callable[..., Any]:
     """`J[i][j]` = d f_i / d arg_j for a function returning a list of Values (all arguments when
-    argnums is None), by one reverse sweep per output.
+    argnums is None), by one reverse sweep per output. With `has_aux=True`, f returns
+    `(outputs, aux)` and the result is `(J, aux)`, aux as `grad` hands it back.
 
     >>> jacobian(lambda x, y: [x * y, x + y])(2.0, 3.0)
     [[3.0, 2.0], [1.0, 1.0]]
     """
+    check_transform(f, has_aux, "jacobian")
 
     @recording()
-    def jacobian_at(*args: Any, **kwargs: Any) -> list:
+    def jacobian_at(*args: Any, **kwargs: Any) -> Any:
         nodes, nested = _inputs(args, "jacobian")
         positions, _ = _positions(argnums, len(nodes), "jacobian")
-        outs = _call(f, nodes, kwargs)
+        outs, aux = split_aux(_call(f, nodes, kwargs), has_aux, "jacobian")
         if isinstance(outs, Value):
             outs = [outs]
         if not isinstance(outs, (list, tuple)) or not all(isinstance(o, Value) for o in outs):
             raise TypeError(f"jacobian: f must return a list of Values, got {outs!r}")
         chosen = [nodes[p] for p in positions]
-        return [gradients(out, chosen, create_graph=nested) for out in outs]
+        jac = [gradients(out, chosen, create_graph=nested) for out in outs]
+        return (jac, concrete(aux, nested)) if has_aux else jac
 
     return jacobian_at
 
@@ -215,6 +248,7 @@ def hessian(f: Callable[..., Value], argnums: Argnums = None) -> Callable[..., l
     >>> hessian(lambda x, y: x * x * y)(3.0, 2.0)
     [[4.0, 6.0], [6.0, 0.0]]
     """
+    check_callable(f, "hessian")
 
     @recording()
     def hessian_at(*args: Any, **kwargs: Any) -> list:
@@ -234,6 +268,7 @@ def hvp(f: Callable[..., Value], args: Sequence[float], vector: Sequence[float])
     >>> hvp(lambda x, y: x * x * y, (3.0, 2.0), (1.0, 0.0))
     [4.0, 6.0]
     """
+    check_callable(f, "hvp")
     args = _numbers(args, "hvp", "args")
     vector = _numbers(vector, "hvp", "vector")
     if len(vector) != len(args):
@@ -330,6 +365,7 @@ def gradcheck(
     >>> gradcheck(lambda x, y: (x * y).tanh(), (0.3, -1.2))
     True
     """
+    check_callable(f, "gradcheck")
     args = _point(args, "gradcheck")
     _tolerances("gradcheck", eps=eps, atol=atol, rtol=rtol)
     analytic = grad(f, argnums=tuple(range(len(args))))(*args)
@@ -353,6 +389,7 @@ def gradgradcheck(
     >>> gradgradcheck(lambda x, y: x.sin() * y.exp(), (0.5, 0.2))
     True
     """
+    check_callable(f, "gradgradcheck")
     args = _point(args, "gradgradcheck")
     _tolerances("gradgradcheck", eps=eps, atol=atol, rtol=rtol)
     exact = hessian(f)(*args)

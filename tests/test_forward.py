@@ -261,3 +261,48 @@ def test_forward_mode_under_an_outer_no_grad_still_differentiates_as_torch_func_
         return frozen * x
 
     assert jvp(half_frozen, (2.0,), (1.0,)) == (8.0, 4.0)
+
+
+def test_jvp_with_has_aux_returns_output_tangent_and_aux_as_jax_does():
+    def f(x, y):
+        out = x * y.sin()
+        return out, {"out": out, "labels": ["x", x]}
+
+    value, slope, aux = jvp(f, (2.0, 0.5), (1.0, 0.0), has_aux=True)
+    assert (value, slope) == jvp(lambda x, y: f(x, y)[0], (2.0, 0.5), (1.0, 0.0))
+    assert aux == {"out": 2.0 * math.sin(0.5), "labels": ["x", 2.0]}
+    assert type(aux["labels"][1]) is float
+
+
+def test_jvp_with_has_aux_keeps_the_container_f_returns():
+    values, slopes, aux = jvp(lambda x: ((x * x, x * 3.0), "note"), (2.0,), (1.0,), has_aux=True)
+    assert (values, slopes, aux) == ((4.0, 6.0), (4.0, 3.0), "note")
+
+
+def test_jacfwd_with_has_aux_returns_the_jacobian_and_aux_as_jacobian_does():
+    def f(x, y):
+        return [x * y, x + y], (x * y, 5)
+
+    jac, aux = jacfwd(f, has_aux=True)(2.0, 3.0)
+    assert (jac, aux) == jacobian(f, has_aux=True)(2.0, 3.0) == ([[3.0, 2.0], [1.0, 1.0]], (6.0, 5))
+
+
+def test_reverse_over_forward_with_has_aux_on_both():
+    # grad of the tangent of x**3 along 1 (its derivative 3x**2) is 6x; the aux of the inner jvp
+    # is a Value there, so the outer derivative through it is counted: d/dx [x * x] = 2x.
+    def tangent_and_aux(x):
+        _, slope, aux = jvp(lambda y: (y**3, y * y), (x,), (1.0,), has_aux=True)
+        return slope, aux
+
+    assert grad(tangent_and_aux, has_aux=True)(2.0) == (12.0, 4.0)
+    assert grad(lambda x: tangent_and_aux(x)[1])(2.0) == 4.0
+    assert jacfwd(grad(lambda x: (x**3, x), has_aux=True), has_aux=True)(2.0) == ([[12.0]], 2.0)
+
+
+def test_jvp_and_jacfwd_refuse_a_non_callable_f_at_once():
+    with pytest.raises(TypeError, match="^jvp: f must be a callable, got str 'f'$"):
+        jvp("f", (1.0,), (1.0,))
+    with pytest.raises(TypeError, match="^jacfwd: f must be a callable, got NoneType None$"):
+        jacfwd(None)
+    with pytest.raises(TypeError, match="jvp: has_aux must be True or False, got 'yes'"):
+        jvp(lambda x: x, (1.0,), (1.0,), has_aux="yes")

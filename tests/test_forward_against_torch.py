@@ -68,3 +68,27 @@ def test_jvp_of_grad_on_random_graphs_matches_torch(graph_and_point, data):
     theirs = torch.func.jvp(their_grad, tensors(xs), tensors(v))[1]
     scale = max([1.0, *map(abs, ours)])
     assert all(close(a, float(b), scale) for a, b in zip(ours, theirs)), (ours, theirs)
+
+
+def test_jvp_and_jacfwd_with_has_aux_match_torch_func():
+    def ours(x, y):
+        return [x * y.sin(), (x + y).exp()], x * y
+
+    def theirs(x, y):
+        return torch.stack([x * torch.sin(y), torch.exp(x + y)]), x * y
+
+    point, direction = (0.7, -0.4), (0.3, 1.1)
+    values, slopes, aux = jvp(ours, point, direction, has_aux=True)
+    their_values, their_slopes, their_aux = torch.func.jvp(
+        theirs, tensors(list(point)), tensors(list(direction)), has_aux=True
+    )
+    assert values == pytest.approx(their_values.tolist(), rel=1e-12)
+    assert slopes == pytest.approx(their_slopes.tolist(), rel=1e-12)
+    assert aux == pytest.approx(float(their_aux), rel=1e-12)
+    jac, aux = jacfwd(ours, has_aux=True)(*point)
+    (their_dx, their_dy), their_aux = torch.func.jacfwd(theirs, argnums=(0, 1), has_aux=True)(
+        *tensors(list(point))
+    )
+    for i, row in enumerate(jac):
+        assert row == pytest.approx([float(their_dx[i]), float(their_dy[i])], rel=1e-12)
+    assert aux == pytest.approx(float(their_aux), rel=1e-12)

@@ -403,3 +403,153 @@ def test_a_transform_inside_f_closing_over_the_outer_variable_counts_its_path_as
 def test_a_transform_at_top_level_still_gives_floats():
     assert type(grad(lambda x: x * x)(2.0)) is float
     assert type(hessian(lambda x: x * x)(2.0)[0][0]) is float
+
+
+def _loss_with_aux(x, y):
+    """A loss and the data a training step logs beside it: Values at several depths, and not."""
+    loss = (x * y).tanh() + x.exp()
+    aux = {"loss": loss, "parts": [x * y, ("tag", x.exp())], "step": 7}
+    return loss, aux
+
+
+def test_grad_with_has_aux_returns_gradient_and_aux_with_values_as_floats_as_jax_does():
+    gradient, aux = grad(_loss_with_aux, argnums=(0, 1), has_aux=True)(0.5, 2.0)
+    assert gradient == grad(lambda x, y: _loss_with_aux(x, y)[0], argnums=(0, 1))(0.5, 2.0)
+    assert aux == {
+        "loss": math.tanh(1.0) + math.exp(0.5),
+        "parts": [1.0, ("tag", math.exp(0.5))],
+        "step": 7,
+    }
+    assert type(aux["loss"]) is float and type(aux["parts"][1][1]) is float
+
+
+def test_value_and_grad_with_has_aux_returns_output_and_aux_then_gradient():
+    (value, aux), gradient = value_and_grad(_loss_with_aux, has_aux=True)(0.5, 2.0)
+    assert value == aux["loss"] == math.tanh(1.0) + math.exp(0.5)
+    assert gradient == grad(_loss_with_aux, has_aux=True)(0.5, 2.0)[0]
+
+
+def test_aux_keeps_named_tuples_and_mapping_types():
+    from collections import OrderedDict, namedtuple
+
+    Pair = namedtuple("Pair", "first second")
+    aux = OrderedDict(pair=Pair(Value(1.0), "b"), nothing=None)
+    _, back = grad(lambda x: (x * x, aux), has_aux=True)(3.0)
+    assert type(back) is OrderedDict and type(back["pair"]) is Pair
+    assert back == OrderedDict(pair=Pair(1.0, "b"), nothing=None)
+    assert isinstance(aux["pair"].first, Value)  # f's own aux is not changed in place
+
+
+def test_jacobian_with_has_aux_returns_the_jacobian_and_aux():
+    jac, aux = jacobian(lambda x, y: ([x * y, x + y], [x * y]), has_aux=True)(2.0, 3.0)
+    assert jac == [[3.0, 2.0], [1.0, 1.0]] and aux == [6.0]
+
+
+def test_has_aux_nests_grad_of_grad_with_has_aux_on_both():
+    # The inner grad returns (f', aux), a pair, so the outer one takes f' as its output: f''.
+    def cube(x):
+        return x**3, {"cube": x**3}
+
+    second, aux = grad(grad(cube, has_aux=True), has_aux=True)(2.0)
+    assert second == 12.0 and aux == {"cube": 8.0}
+
+
+def test_has_aux_on_the_outer_transform_around_an_inner_one():
+    slope, aux = grad(lambda x: (grad(lambda y: y**3)(x), x * x), has_aux=True)(2.0)
+    assert (slope, aux) == (12.0, 4.0)
+
+
+def test_aux_of_a_nested_transform_stays_a_value_so_the_outer_derivative_counts_it():
+    # As in JAX, aux is not differentiated by the transform that returns it, but an outer one
+    # differentiates through it: d/dx [x * x] = 2x, where a float aux would give 0.
+    assert grad(lambda x: grad(lambda y: (x * y, x * y), has_aux=True)(x)[1])(3.0) == 6.0
+    _, aux = grad(lambda x: (x * x, x + 1), has_aux=True)(Value(2.0))
+    assert isinstance(aux, Value) and aux.data == 3.0
+
+
+@pytest.mark.parametrize(
+    "returned, shown",
+    [
+        (lambda x: x, r"returned Value\(data=1.0"),
+        (lambda x: (x, x, x), "returned a tuple of 3"),
+        (lambda x: [x], "returned a list of 1"),
+        (lambda x: 2.0, "returned float 2.0"),
+    ],
+)
+@pytest.mark.parametrize("name", ["grad", "value_and_grad", "jacobian", "jacfwd", "jvp"])
+def test_has_aux_refuses_an_f_that_returns_no_pair_naming_what_it_returned(name, returned, shown):
+    import autograd
+
+    transform = getattr(autograd, name)
+    message = rf"{name}: with has_aux=True, f must return a pair \(output, aux\), but it {shown}"
+    with pytest.raises(TypeError, match=message):
+        if name == "jvp":
+            transform(returned, (1.0,), (1.0,), has_aux=True)
+        else:
+            transform(returned, has_aux=True)(1.0)
+
+
+@pytest.mark.parametrize("name", ["grad", "value_and_grad", "jacobian", "jacfwd"])
+def test_has_aux_must_be_a_bool(name):
+    import autograd
+
+    with pytest.raises(TypeError, match=f"{name}: has_aux must be True or False, got 1"):
+        getattr(autograd, name)(lambda x: x, has_aux=1)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: grad(3),
+        lambda: value_and_grad(3),
+        lambda: jacobian(3),
+        lambda: hessian(3),
+        lambda: hvp(3, (1.0,), (1.0,)),
+        lambda: gradcheck(3, (1.0,)),
+        lambda: gradgradcheck(3, (1.0,)),
+    ],
+)
+def test_a_transform_refuses_a_non_callable_f_when_it_is_made_as_jax_does(make):
+    with pytest.raises(TypeError, match=r"^\w+: f must be a callable, got int 3$"):
+        make()
+
+
+def test_grad_and_value_and_grad_with_has_aux_match_torch_func():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch")
+
+    def theirs(x, y):
+        loss = torch.tanh(x * y) + torch.exp(x)
+        return loss, {"loss": loss, "product": x * y}
+
+    point = (0.5, 2.0)
+    tensors = tuple(torch.tensor(p, dtype=torch.float64) for p in point)
+    (their_dx, their_dy), their_aux = torch.func.grad(theirs, argnums=(0, 1), has_aux=True)(
+        *tensors
+    )
+
+    def ours(x, y):
+        loss = (x * y).tanh() + x.exp()
+        return loss, {"loss": loss, "product": x * y}
+
+    (dx, dy), aux = grad(ours, argnums=(0, 1), has_aux=True)(*point)
+    assert dx == pytest.approx(float(their_dx), rel=1e-12)
+    assert dy == pytest.approx(float(their_dy), rel=1e-12)
+    assert aux == pytest.approx({k: float(v) for k, v in their_aux.items()}, rel=1e-12)
+    # torch.func.grad_and_value orders its result (gradient, (value, aux)); JAX's and ours is
+    # ((value, aux), gradient).
+    their_gradient, (their_value, _) = torch.func.grad_and_value(theirs, has_aux=True)(*tensors)
+    (value, _), gradient = value_and_grad(ours, has_aux=True)(*point)
+    assert value == pytest.approx(float(their_value), rel=1e-12)
+    assert gradient == pytest.approx(float(their_gradient), rel=1e-12)
+
+
+def test_jacobian_with_has_aux_matches_torch_func_jacrev():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch")
+    x = torch.tensor([2.0, 3.0], dtype=torch.float64)
+    their_jac, their_aux = torch.func.jacrev(
+        lambda t: (torch.stack([t[0] * t[1].sin(), t[0] + t[1]]), t[0] * t[1]), has_aux=True
+    )(x)
+    jac, aux = jacobian(lambda a, b: ([a * b.sin(), a + b], a * b), has_aux=True)(2.0, 3.0)
+    for row, their_row in zip(jac, their_jac.tolist(), strict=True):
+        assert row == pytest.approx(their_row, rel=1e-12)
+    assert aux == pytest.approx(float(their_aux), rel=1e-12)
