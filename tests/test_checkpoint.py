@@ -1,5 +1,6 @@
 """fit's checkpoints: runs that crash, are killed or get Ctrl-C resume to the very same weights."""
 
+import functools
 import json
 import os
 import random
@@ -31,11 +32,16 @@ def keep_the_global_random_state():
 
 
 def failing_at(call: int, error: BaseException):
-    """A loss wrapper that raises `error` at its `call`-th call: a crash in the middle of a run."""
+    """A loss wrapper that raises `error` at its `call`-th call: a crash in the middle of a run.
+
+    The wrapper keeps the loss's name, which the checkpoint records: the run it stands in for is
+    resumed with the loss itself.
+    """
 
     def wrap(loss):
         calls = 0
 
+        @functools.wraps(loss)
         def failing(outputs, targets):
             nonlocal calls
             calls += 1
@@ -54,6 +60,7 @@ def pressing_ctrl_c_at(call: int, times: int = 1):
     def wrap(loss):
         count = 0
 
+        @functools.wraps(loss)
         def pressing(outputs, targets):
             nonlocal count
             count += 1
@@ -101,7 +108,7 @@ def test_resuming_a_six_epoch_run_from_its_checkpoint_after_epoch_3_trains_epoch
     model, history = train(
         "sgd",
         6,
-        wrap_loss=lambda loss: lambda *args: steps.append(1) or loss(*args),
+        wrap_loss=lambda loss: functools.wraps(loss)(lambda *a: steps.append(1) or loss(*a)),
         resume=path,
         progress=True,
     )
@@ -171,6 +178,7 @@ def test_a_checkpoint_holds_every_random_state_including_a_modules_own_generator
     assert set(document) == {
         "format",
         "version",
+        "arguments",
         "model",
         "optimizer",
         "scheduler",
@@ -178,7 +186,7 @@ def test_a_checkpoint_holds_every_random_state_including_a_modules_own_generator
         "progress",
         "history",
     }
-    assert document["format"] == "chainrule.nn checkpoint" and document["version"] == 1
+    assert document["format"] == "chainrule.nn checkpoint" and document["version"] == 2
     assert document["model"]["state"] == model.state_dict()
     assert document["random"]["fit"] is None  # no seed: fit draws from the global stream
     version, internal, gauss = random.getstate()
@@ -384,7 +392,7 @@ def _set(*keys_and_value):
     "change, message",
     [
         (_set("format", "something else"), "format is 'something else'"),
-        (_set("version", 2), "version 2 is not supported"),
+        (_set("version", 3), "version 3 is not supported"),
         (lambda d: d.pop("history"), "missing 'history'"),
         (_set("model", "class", "Layer"), "holds a Layer with config .* given a MLP"),
         (_set("model", "config", "nouts", [8, 1]), r"config .*\[8, 1\].* given a MLP"),
