@@ -64,7 +64,7 @@ def check_run_arguments(saved: Any, given: dict[str, Any], where: str) -> None:
     >>> check_run_arguments({"batch_size": 10}, {"batch_size": 20}, "fit")
     Traceback (most recent call last):
     ValueError: fit: the checkpointed run had batch_size=10, but fit was called with \
-batch_size=20; resume with the run's own arguments (only epochs may differ)
+batch_size=20; resume with the run's own arguments (epochs may differ)
     """
     given = json.loads(json.dumps(given))  # as the file has it: floats by repr, tuples as lists
     check_keys(saved, given, f"{where}: arguments")
@@ -73,7 +73,7 @@ batch_size=20; resume with the run's own arguments (only epochs may differ)
             raise ValueError(
                 f"{where}: the checkpointed run had {_shown(name, saved[name])}, but fit was "
                 f"called with {_shown(name, value)}; resume with the run's own arguments "
-                "(only epochs may differ)"
+                "(epochs may differ)"
             )
 
 
