@@ -1,6 +1,7 @@
 """Checkpoints of a run of `fit`: all it takes to go on as if the run had never stopped.
 
-A checkpoint is one JSON file, written atomically (`nn.files`): a format tag and version; the
+A checkpoint is one JSON file, written atomically (`nn.files`): a format tag and version; fit's
+arguments that decide the run's course (`nn.run_arguments`: a resume with others is refused); the
 model (class, config, state dict); the optimizer's and the schedule's state dicts; the random
 states (Python's global `random`, fit's own generator when it has a seed, and every
 `random.Random` held by the model's modules, found by walking them); the epochs completed, the
@@ -27,10 +28,11 @@ from nn.files import atomic_write_text
 from nn.model_files import refuse_constant
 from nn.module import Module
 from nn.random_states import checked_random_state, generators_in, random_state
+from nn.run_arguments import check_run_arguments
 from nn.states import check_keys, count, finite_float, finite_floats
 
 FORMAT = "chainrule.nn checkpoint"
-VERSION = 1
+VERSION = 2  # version 1 had no "arguments": it still loads, with the arguments unchecked
 
 
 @dataclass
@@ -62,7 +64,9 @@ class RunState:
 
 
 _NEW_EPOCH = {"batch_seed": None, "steps": 0, "loss_sum": 0.0, "correct": 0, "count": 0}
-_TOP = ("format", "version", "model", "optimizer", "scheduler", "random", "progress", "history")
+_TOP = ("format", "version", "arguments", "model", "optimizer", "scheduler", "random", "progress")
+_TOP += ("history",)
+_TOP_VERSION_1 = tuple(key for key in _TOP if key != "arguments")
 
 
 def check_checkpointable(optimizer: Any, scheduler: Any, caller: str) -> None:
@@ -83,14 +87,19 @@ def write_checkpoint(
     scheduler: Any,
     rng: Any,
     run: RunState,
+    arguments: dict[str, Any],
 ) -> None:
-    """Write the whole state of a run of `fit` to `path`, atomically."""
+    """Write the whole state of a run of `fit` to `path`, atomically.
+
+    `arguments` are fit's, as `nn.run_arguments.run_arguments` records them.
+    """
     epoch_under_way = None
     if run.batch_seed is not None:
         epoch_under_way = {key: getattr(run, key) for key in _NEW_EPOCH}
     document = {
         "format": FORMAT,
         "version": VERSION,
+        "arguments": arguments,
         "model": {
             "class": type(model).__name__,
             "config": model.config() if isinstance(model, Module) else None,
@@ -129,27 +138,33 @@ def read_checkpoint(
     scheduler: Any,
     rng: Any,
     run: RunState,
+    arguments: dict[str, Any],
     epochs: int,
     steps_per_epoch: int,
 ) -> None:
     """Restore the run saved in `path` into the model, optimizer, schedule, generators and `run`.
 
     A checkpoint that does not fit these objects (another format or version, another model
-    class, config or parameter names, another optimizer or schedule, a seed given to one run and
-    not the other, more epochs than `epochs`) raises a ValueError saying what differs, and then
-    nothing has changed.
+    class, config or parameter names, another optimizer or schedule, other `arguments` than
+    the run's, a seed given to one run and not the other, more epochs than `epochs`) raises a
+    ValueError saying what differs, and then nothing has changed. A version 1 checkpoint, which
+    did not record the arguments, loads without their check.
     """
     where = f"fit: resume={str(path)!r}"
     try:
         document = json.loads(Path(path).read_bytes(), parse_constant=refuse_constant)
     except (ValueError, RecursionError) as error:
         raise ValueError(f"{where} is not a chainrule checkpoint: not JSON ({error})") from None
-    check_keys(document, _TOP, where)
+    version = document.get("version") if isinstance(document, dict) else None
+    version_1 = type(version) is int and version == 1
+    check_keys(document, _TOP_VERSION_1 if version_1 else _TOP, where)
     if document["format"] != FORMAT:
         raise ValueError(f"{where}: format is {document['format']!r}, expected {FORMAT!r}")
-    if type(document["version"]) is not int or document["version"] != VERSION:
-        raise ValueError(f"{where}: version {document['version']!r} is not supported")
+    if type(version) is not int or version not in (1, VERSION):
+        raise ValueError(f"{where}: version {version!r} is not supported")
     _check_model(document["model"], model, where)
+    if not version_1:
+        check_run_arguments(document["arguments"], arguments, where)
     progress = _checked_progress(document["progress"], model, epochs, steps_per_epoch, where)
     history = _checked_history(document["history"], run.history, progress["epoch"], where)
     generators = _checked_generators(document["random"], model, rng, where)

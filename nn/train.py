@@ -29,6 +29,7 @@ from nn.checkpoint import (
 from nn.data import _positive_int, batches, check_data, random_source
 from nn.files import writable_target
 from nn.interrupts import CtrlC
+from nn.run_arguments import run_arguments
 
 Loss = Callable[[list[Any], list[Any]], Value]
 
@@ -125,11 +126,12 @@ def fit(
     random states, history, early-stopping state), atomically, after every `checkpoint_every`
     epochs and after the last (a path that cannot be written, a directory or one in a missing
     directory, is refused before training starts). `resume = path` continues the run saved
-    there; call fit with the same arguments, `epochs` counting from the start of the run: the
-    result is the one the run would have reached uninterrupted, bit for bit. Ctrl-C stops
-    training after the current step (a second Ctrl-C stops at once) and returns the history so
-    far, marked `interrupted`, with the parameters of the last step taken and a checkpoint
-    written, if one was asked for.
+    there; call fit with the same arguments (`nn.run_arguments`: others are refused with a
+    ValueError naming the argument), but for `epochs`, which counts from the start of the run and
+    may grow: the result is the one the run would have reached uninterrupted, bit for bit.
+    Ctrl-C stops training after the current step (a second Ctrl-C stops at once) and returns the
+    history so far, marked `interrupted`, with the parameters of the last step taken and a
+    checkpoint written, if one was asked for.
     Python delivers Ctrl-C to the main thread only: fit running in another thread leaves it alone.
 
     >>> from nn import MLP
@@ -171,12 +173,20 @@ def fit(
 
         compiled = CompiledTraining(model, loss, optimizer, regularization, (X, y))
 
+    arguments = None  # what decides the run's course, the data hashed once: checkpoints only
+    if checkpoint is not None or resume is not None:
+        arguments = run_arguments(
+            loss, (X, y), batch_size, shuffle, seed, regularization, validation, patience,
+            restore_best, compile,
+        )  # fmt: skip
     rng = random_source(seed)
     history = History()
     run = RunState(history)  # what a checkpoint keeps besides the model, optimizer and scheduler
     if resume is not None:
         steps_per_epoch = math.ceil(len(X) / (batch_size or len(X)))
-        read_checkpoint(resume, model, optimizer, scheduler, rng, run, epochs, steps_per_epoch)
+        read_checkpoint(
+            resume, model, optimizer, scheduler, rng, run, arguments, epochs, steps_per_epoch
+        )
     last = run.epoch if history.stopped_early else epochs  # a run that stopped early is over
     bar = tqdm(
         range(run.epoch, last),
@@ -230,11 +240,11 @@ def fit(
             if checkpoint is not None and (
                 run.epoch % checkpoint_every == 0 or run.epoch == epochs or history.stopped_early
             ):
-                write_checkpoint(checkpoint, model, optimizer, scheduler, rng, run)
+                write_checkpoint(checkpoint, model, optimizer, scheduler, rng, run, arguments)
             if history.stopped_early:
                 break
     if history.interrupted and checkpoint is not None:
-        write_checkpoint(checkpoint, model, optimizer, scheduler, rng, run)
+        write_checkpoint(checkpoint, model, optimizer, scheduler, rng, run, arguments)
     if patience is not None and restore_best and run.best_state is not None:
         if not history.interrupted:  # an interrupted run keeps its last step, to go on from
             load_model_state(model, run.best_state)  # buffers too: batch norm's statistics

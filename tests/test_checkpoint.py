@@ -1,6 +1,8 @@
 """fit's checkpoints: runs that crash, are killed or get Ctrl-C resume to the very same weights."""
 
+import functools
 import json
+import math
 import os
 import random
 import signal
@@ -14,7 +16,7 @@ import pytest
 from training_runs import bits, setup, train
 
 from nn import MLP
-from nn.losses import mse
+from nn.losses import l2, mse
 from nn.optim import SGD, Adam, CosineAnnealingLR
 from nn.train import fit
 
@@ -31,11 +33,16 @@ def keep_the_global_random_state():
 
 
 def failing_at(call: int, error: BaseException):
-    """A loss wrapper that raises `error` at its `call`-th call: a crash in the middle of a run."""
+    """A loss wrapper that raises `error` at its `call`-th call: a crash in the middle of a run.
+
+    The wrapper keeps the loss's name, which the checkpoint records: the run it stands in for is
+    resumed with the loss itself.
+    """
 
     def wrap(loss):
         calls = 0
 
+        @functools.wraps(loss)
         def failing(outputs, targets):
             nonlocal calls
             calls += 1
@@ -54,6 +61,7 @@ def pressing_ctrl_c_at(call: int, times: int = 1):
     def wrap(loss):
         count = 0
 
+        @functools.wraps(loss)
         def pressing(outputs, targets):
             nonlocal count
             count += 1
@@ -101,7 +109,7 @@ def test_resuming_a_six_epoch_run_from_its_checkpoint_after_epoch_3_trains_epoch
     model, history = train(
         "sgd",
         6,
-        wrap_loss=lambda loss: lambda *args: steps.append(1) or loss(*args),
+        wrap_loss=lambda loss: functools.wraps(loss)(lambda *a: steps.append(1) or loss(*a)),
         resume=path,
         progress=True,
     )
@@ -171,6 +179,7 @@ def test_a_checkpoint_holds_every_random_state_including_a_modules_own_generator
     assert set(document) == {
         "format",
         "version",
+        "arguments",
         "model",
         "optimizer",
         "scheduler",
@@ -178,7 +187,7 @@ def test_a_checkpoint_holds_every_random_state_including_a_modules_own_generator
         "progress",
         "history",
     }
-    assert document["format"] == "chainrule.nn checkpoint" and document["version"] == 1
+    assert document["format"] == "chainrule.nn checkpoint" and document["version"] == 2
     assert document["model"]["state"] == model.state_dict()
     assert document["random"]["fit"] is None  # no seed: fit draws from the global stream
     version, internal, gauss = random.getstate()
@@ -384,7 +393,9 @@ def _set(*keys_and_value):
     "change, message",
     [
         (_set("format", "something else"), "format is 'something else'"),
-        (_set("version", 2), "version 2 is not supported"),
+        (_set("version", 3), "version 3 is not supported"),
+        (lambda d: d["arguments"].pop("seed"), "arguments: missing 'seed'"),
+        (_set("arguments", "batch_size", 20), "had batch_size=20, .* called with batch_size=10"),
         (lambda d: d.pop("history"), "missing 'history'"),
         (_set("model", "class", "Layer"), "holds a Layer with config .* given a MLP"),
         (_set("model", "config", "nouts", [8, 1]), r"config .*\[8, 1\].* given a MLP"),
@@ -411,6 +422,86 @@ def test_a_checkpoint_that_does_not_fit_the_run_is_refused_and_nothing_changes(
             resume=_changed(sgd_checkpoint, change, tmp_path), progress=False,
         )  # fmt: skip
     assert (model.state_dict(), optimizer.state_dict(), random.getstate()) == before
+
+
+def _nudged(data):
+    """The data with its first coordinate moved by one unit in the last place."""
+    X, y = data
+    return [[math.nextafter(X[0][0], math.inf), *X[0][1:]], *X[1:]], y
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"batch_size": 20}, "had batch_size=10, but fit was called with batch_size=20"),
+        ({"batch_size": None}, "had batch_size=10, but fit was called with batch_size=None"),
+        ({"seed": 5}, "had seed=1, but fit was called with seed=5"),
+        ({"shuffle": False}, "had shuffle=True, but fit was called with shuffle=False"),
+        ({"loss": mse}, "had loss='hinge', but fit was called with loss='mse'"),
+        ({"regularization": l2}, "had regularization=None, .* with regularization='l2'"),
+        ({"data": lambda d: (d[0][:-1], d[1][:-1])}, r"had data=40 examples .* data=39 examples"),
+        ({"data": _nudged}, r"had data=40 examples \(fingerprint (\w+)\), .* \(fingerprint (?!\1)"),
+        ({"validation": ([[0.0, 1.0]], [1])}, "had validation=None, .* validation=1 examples"),
+        ({"restore_best": False}, "had restore_best=True, .* with restore_best=False"),
+        ({"compile": True}, "had compile=False, but fit was called with compile=True"),
+    ],
+    ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
+)
+def test_resuming_with_other_arguments_than_the_run_had_is_refused_by_name_and_nothing_changes(
+    tmp_path, sgd_checkpoint, change, message
+):
+    # before, each of these resumed silently into a run that was not the checkpointed one
+    if change.get("compile"):
+        pytest.importorskip("numpy")
+    model, optimizer, _, data, options = setup("sgd")
+    if "data" in change:
+        data = change.pop("data")(data)
+    options |= change
+    path = tmp_path / "run.json"
+    path.write_bytes(sgd_checkpoint.read_bytes())
+    before = model.state_dict(), optimizer.state_dict(), random.getstate()
+    with pytest.raises(ValueError, match=message):
+        fit(model, options.pop("loss"), optimizer, data, 6, **options, progress=False,
+            checkpoint=path, resume=path)  # fmt: skip
+    assert (model.state_dict(), optimizer.state_dict(), random.getstate()) == before
+    assert path.read_bytes() == sgd_checkpoint.read_bytes()
+
+
+def test_a_run_stopped_mid_epoch_refuses_to_resume_with_another_batch_size(tmp_path):
+    # stopped after 2 of the epoch's 4 batches of 10: with batches of 8 (5 an epoch) the step
+    # count fits, and the resumed epoch used to take 3 more batches of another size and order
+    path = tmp_path / "run.json"
+    train("sgd", 8, wrap_loss=pressing_ctrl_c_at(10), checkpoint=path)
+    assert _document(path)["progress"]["epoch_under_way"]["steps"] == 2
+    with pytest.raises(ValueError, match="had batch_size=10, but fit was called with batch_size=8"):
+        train("sgd", 8, resume=path, batch_size=8)
+    resumed, history = train("sgd", 8, resume=path)
+    reference, reference_history = train("sgd", 8)
+    assert bits(resumed) == bits(reference) and history == reference_history
+
+
+def test_a_run_resumed_with_more_epochs_goes_on_as_if_it_had_asked_for_them_at_the_start(
+    sgd_checkpoint,
+):
+    resumed, history = train("sgd", 5, resume=sgd_checkpoint)  # the run asked for 3
+    reference, reference_history = train("sgd", 5)
+    assert bits(resumed) == bits(reference) and history == reference_history
+
+
+def test_a_version_1_checkpoint_without_the_arguments_still_resumes_with_them_unchecked(
+    tmp_path, sgd_checkpoint
+):
+    def version_1(document):
+        document["version"] = 1
+        del document["arguments"]
+
+    old = _changed(sgd_checkpoint, version_1, tmp_path)
+    resumed, history = train("sgd", 5, resume=old)
+    reference, reference_history = train("sgd", 5)
+    assert bits(resumed) == bits(reference) and history == reference_history
+    train("sgd", 5, resume=old, seed=5)  # not refused: the file cannot tell which seed it had
+    with pytest.raises(ValueError, match="missing 'history'"):
+        train("sgd", 5, resume=_changed(old, lambda d: d.pop("history"), tmp_path))
 
 
 def test_a_truncated_or_missing_checkpoint_is_refused_by_name(tmp_path):
