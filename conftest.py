@@ -1,7 +1,7 @@
 """Doctests and notebooks that need an optional extra skip, naming it, where it is missing.
 
-(Test files skip themselves with `pytest.importorskip`.) `nn/torch_modules.py` and
-`autograd/torch_backend.py` import torch themselves, so without torch they are not collected at
+(Test files skip themselves with `pytest.importorskip`.) `nn/interop/torch_modules.py` and
+`autograd/tape/torch_backend.py` import torch themselves, so without torch they are not collected at
 all; the other modules import their extra only inside functions, so their examples are skipped
 one by one, as is a notebook that imports one.
 """
@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parent
 # The packages each module's examples or each notebook imports, and the extras that install them.
 NEEDS = {
     "notebooks/08_beyond_chainrule.ipynb": ["torch", "onnx", "onnxruntime"],
-    "nn/interop.py": ["torch"],
-    "nn/torch_modules.py": ["torch"],
-    "nn/torch_structure.py": ["torch"],
-    "nn/onnx_export.py": ["onnx", "onnxruntime"],
-    "nn/onnx_graph.py": ["onnx"],
-    "nn/onnx_recurrent.py": ["onnx"],
+    "nn/interop/pytorch.py": ["torch"],
+    "nn/interop/torch_modules.py": ["torch"],
+    "nn/interop/torch_structure.py": ["torch"],
+    "nn/interop/onnx_export.py": ["onnx", "onnxruntime"],
+    "nn/interop/onnx_graph.py": ["onnx"],
+    "nn/interop/onnx_recurrent.py": ["onnx"],
 }
 EXTRAS = {"torch": "torch", "onnx": "onnx", "onnxruntime": "onnx"}
 
@@ -30,7 +30,9 @@ def _missing(packages: list[str]) -> list[str]:
 
 
 # Modules that import their extra at the top are not collected at all without it.
-collect_ignore = ["nn/torch_modules.py", "autograd/torch_backend.py"] if _missing(["torch"]) else []
+collect_ignore = (
+    ["nn/interop/torch_modules.py", "autograd/tape/torch_backend.py"] if _missing(["torch"]) else []
+)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -1,8 +1,10 @@
 """chainrule's autograd: scalar reverse-mode automatic differentiation."""
 
 from autograd.backward import adjoints, topological_order
-from autograd.batch_rules import batch_mean
 from autograd.collector import gc_paused
+from autograd.drawing.graph import draw_graph, save_graph
+from autograd.drawing.page import step_through
+from autograd.drawing.steps import explain, steps
 from autograd.forward import jacfwd, jvp
 from autograd.functional import (
     GradcheckError,
@@ -16,11 +18,10 @@ from autograd.functional import (
     value_and_grad,
 )
 from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
-from autograd.program import GuardError, TraceError
-from autograd.stepthrough import explain, step_through, steps
-from autograd.tracing import trace
+from autograd.tape.batch_rules import batch_mean
+from autograd.tape.program import GuardError, TraceError
+from autograd.tape.tracing import trace
 from autograd.value import Value, dot, max_values, sum_values
-from autograd.viz import draw_graph, save_graph
 
 __all__ = [
     "GradcheckError",
@@ -63,9 +64,9 @@ def __getattr__(name: str):
     `__all__`, so `from autograd import *` needs no NumPy either)."""
     if name == "Tape":
         try:
-            from autograd.tape import Tape
+            from autograd.tape.tape import Tape
         except ImportError as error:
-            from autograd.tracing import INSTALL
+            from autograd.tape.tracing import INSTALL
 
             raise ImportError(INSTALL) from error
         return Tape

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograd.modes import recording
-from autograd.value import Value, dot
+
+if TYPE_CHECKING:
+    from autograd.value import Value
 
 # The sweeps keep their bookkeeping on the nodes (`_pending`) and add into `.grad`: two threads
 # sweeping graphs that share nodes (one model trained from two threads) would corrupt each other's
@@ -23,6 +25,7 @@ def topological_order(root: Value) -> list[Value]:
     each node's adjoint to its parents visits a node only once its adjoint is complete: in
     `b = a + a; c = b + b`, `b` is finished (grad 2) before it passes 2 * 2 to `a`.
 
+    >>> from autograd import Value
     >>> a = Value(1.0); b = a + a; c = b + b
     >>> [node is expected for node, expected in zip(topological_order(c), (c, b, a))]
     [True, True, True]
@@ -201,21 +204,3 @@ def _adjoints(root: Value, create_graph: bool) -> dict[Value, Any]:
         for parent, local in zip(node.parents, locals_):
             result[parent] = result.get(parent, 0.0) + local * g
     return result
-
-
-def _specialize_the_sweeps() -> None:
-    """Call the sweeps a few times on a tiny graph, at import, before any user graph reaches them.
-
-    CPython 3.11 specializes a function's bytecode for the types it meets only from the function's
-    eighth call on; until then every node goes through the generic instructions. Without this, the
-    first seven `backward()` calls of a program (often its only ones, on its largest graph) take
-    about twice as long as later ones (the benchmark's "first backward()" row measures it).
-    """
-    x = Value(0.5)
-    y = dot([x, x * x], [x + 1.0, x]).tanh()
-    for _ in range(8):
-        backpropagate(y)
-        adjoints(y)
-
-
-_specialize_the_sweeps()

@@ -17,7 +17,8 @@ y``, ``1.0 - out * out``) and the helpers below (`sigmoid_of`, `exp_of`, ...) di
 too. Where a float form branches (``0.0 if x <= 0.0 else x``) or calls `math`, the rule carries
 `array_forward` and/or `array_derivatives`: the same formula with `np.where` and the array
 library's functions, taking a namespace of them as its first argument `np` (NumPy's,
-`autograd.arrays.NUMPY_NAMESPACE`, or PyTorch's, `autograd.torch_backend.TorchNamespace`), so this
+`autograd.array_namespace.NUMPY_NAMESPACE`, or PyTorch's,
+`autograd.tape.torch_backend.TorchNamespace`), so this
 module imports neither. They call only functions of the namespace, never an array's methods, and
 only these, named and used as in the Python array API standard (`where` with at least one array,
 `argmax` of numbers, `arange` on the data's device): abs, arange, argmax, astype, broadcast_to,
@@ -25,10 +26,10 @@ cos, exp, isfinite, log, log1p, max, maximum, ones_like, sin, sqrt, sum, tanh, t
 constants inf and nan, and erf and erfc, which the standard lacks. A rule whose float form can
 raise (the `math` module's domain errors, overflow, division by zero) says so with `raises=True`;
 its array form returns a non-finite number there (an array form marks a domain error that NumPy
-computes finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.arrays` runs the
-float form on exactly those entries, so they raise the same exception as the eager engine. n-ary
-rules take their operands stacked on axis -2 (`stacked=True`): an array of shape (..., n, batch)
-per group of operands (weights, then inputs).
+computes finitely, such as a negative base of ``x ** y``, as NaN), and `autograd.tape.arrays` runs
+the float form on exactly those entries, so they raise the same exception as the eager engine.
+n-ary rules take their operands stacked on axis -2 (`stacked=True`): an array of shape (..., n,
+batch) per group of operands (weights, then inputs).
 """
 
 from __future__ import annotations
@@ -98,9 +99,9 @@ def _sigmoid_array(np: Any, x: Any) -> Any:
 
 
 def _numpy_namespace() -> Any:
-    from autograd.arrays import NUMPY  # imports NumPy: only an array ever leads here
+    from autograd.array_namespace import NUMPY_NAMESPACE  # NumPy, an extra: only arrays lead here
 
-    return NUMPY.xp
+    return NUMPY_NAMESPACE
 
 
 def _either(
@@ -241,7 +242,7 @@ def _normal_cdf(x):
         return 0.5 * math.erfc(-x / _SQRT_2)
     if hasattr(x, "erfc"):  # a PyTorch tensor
         return 0.5 * (-x / _SQRT_2).erfc()
-    if hasattr(x, "erf"):  # a Value, or a formula of autograd.formulas (which has no .data)
+    if hasattr(x, "erf"):  # a Value, or a formula of autograd.drawing.formulas (which has no .data)
         cancelling = 0.5 * (1.0 + (x / _SQRT_2).erf())
         if not hasattr(cancelling, "data"):
             return cancelling

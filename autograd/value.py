@@ -9,6 +9,7 @@ from numbers import Real
 from typing import Any
 
 from autograd import modes, rules
+from autograd.backward import adjoints, backpropagate
 from autograd.modes import Scope, frame_here, grad_enabled_here
 from autograd.rules import Rule
 
@@ -155,8 +156,6 @@ class Value:
         Leaves accumulate across calls, as in PyTorch; the other nodes hold this call's adjoint.
         With `create_graph=True` the gradients are `Value`s that can be differentiated again.
         """
-        from autograd.backward import backpropagate
-
         backpropagate(self, create_graph)
 
     def zero_grad(self) -> None:
@@ -456,3 +455,21 @@ def _n_ary_node(out: float, rule: Rule, parents: tuple, locals_: tuple) -> Value
     node = _node(out, rule, None, None, None, None)
     node._more = (parents, locals_)
     return node
+
+
+def _specialize_the_sweeps() -> None:
+    """Call the sweeps a few times on a tiny graph, at import, before any user graph reaches them.
+
+    CPython 3.11 specializes a function's bytecode for the types it meets only from the function's
+    eighth call on; until then every node goes through the generic instructions. Without this, the
+    first seven `backward()` calls of a program (often its only ones, on its largest graph) take
+    about twice as long as later ones (the benchmark's "first backward()" row measures it).
+    """
+    x = Value(0.5)
+    y = dot([x, x * x], [x + 1.0, x]).tanh()
+    for _ in range(8):
+        backpropagate(y)
+        adjoints(y)
+
+
+_specialize_the_sweeps()

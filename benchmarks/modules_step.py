@@ -3,7 +3,7 @@
 The model is Sequential(Linear(2, H, bias=False), BatchNorm1d(H), ReLU(), Dropout(0.2),
 Linear(H, 1)) with binary cross-entropy and Adam on two-moons points (`nn.data.make_moons`),
 one optimizer step per batch: `fit`'s eager step (`nn.train._eager_step`) against its compiled
-step (`nn.compiled.CompiledTraining.batch`: the masks drawn in eager order, the batch
+step (`nn.train.compiled.CompiledTraining.batch`: the masks drawn in eager order, the batch
 statistics in the tape, the running statistics tracked). Both start from the same seeds, and the
 script first checks that one epoch of each ends with the same weights and buffers (to 1e-9).
 Each figure is the median over alternating repeats of the time per step; tracing is not
@@ -23,11 +23,11 @@ import checkout  # noqa: F401  (puts this checkout's autograd and nn on sys.path
 from measure import alternate, median
 
 from nn import BatchNorm1d, Dropout, Linear, ReLU, Sequential
-from nn.compiled import CompiledTraining
 from nn.data import batches, make_moons
 from nn.losses import binary_cross_entropy
 from nn.optim import Adam
 from nn.train import _eager_step
+from nn.train.compiled import CompiledTraining
 
 
 def build(width: int, modules: bool = True) -> Sequential:

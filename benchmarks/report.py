@@ -22,12 +22,15 @@ class Row:
 
 @dataclass
 class Target:
-    """One goal the project set itself, its measured figure, and the figure it must reach."""
+    """One goal the project set itself, its measured figure, and the figure it must reach.
+
+    `passed` is None for a row kept as information: a figure reported with no goal to meet.
+    """
 
     name: str
     measured: Cell
     goal: str
-    passed: bool
+    passed: bool | None
     beside: str = ""
 
 
@@ -100,11 +103,10 @@ def ratios_table(rows: list[Row], engines: list[str], reference: str) -> str:
 
 
 def targets_table(targets: list[Target]) -> str:
-    """PASS or FAIL for each target, with the measured figure and the goal."""
-    lines = [
-        ["PASS" if t.passed else "FAIL", t.name, figure(t.measured), t.goal, t.beside]
-        for t in targets
-    ]
+    """PASS or FAIL for each target (INFO for a figure with no goal), with the measured figure
+    and the goal."""
+    verdict = {True: "PASS", False: "FAIL", None: "INFO"}
+    lines = [[verdict[t.passed], t.name, figure(t.measured), t.goal, t.beside] for t in targets]
     return _table(["", "target", "measured", "goal", ""], lines, left=(0, 1, 4))
 
 
@@ -118,3 +120,8 @@ def at_most(name: str, measured: Cell, goal: float, beside: str = "") -> Target:
     """A target met when the figure is at most `goal` (a missing figure fails)."""
     passed = not isinstance(measured, str) and measured <= goal
     return Target(name, measured, f"<= {goal:,}", passed, beside)
+
+
+def information(name: str, measured: Cell, beside: str = "") -> Target:
+    """A figure reported beside the targets, with no goal: neither PASS nor FAIL."""
+    return Target(name, measured, "(information)", None, beside)

@@ -24,7 +24,16 @@ import checkout  # noqa: F401  (first: makes `autograd` and `nn` this checkout's
 from agreement import check_chain, check_mlp_step, check_vectorised, check_wide
 from engines import available_engines
 from problem import make_problem, wide_inputs
-from report import Row, Target, at_least, at_most, medians_table, ratios_table, targets_table
+from report import (
+    Row,
+    Target,
+    at_least,
+    at_most,
+    information,
+    medians_table,
+    ratios_table,
+    targets_table,
+)
 from vectorised import (
     import_what_the_rows_need,
     mnist_rows,
@@ -76,7 +85,13 @@ def environment(missing: dict[str, str]) -> dict[str, str]:
 
 
 def targets(rows: dict[str, Row], config: Config) -> list[Target]:
-    """The project's goals, each checked against the rows it concerns."""
+    """The project's goals, each checked against the rows it concerns.
+
+    A goal on speed is a ratio of two figures of the same run (against micrograd, plain floats,
+    NumPy or PyTorch measured beside it), so that a slower machine, where every figure grows
+    alike, meets or misses it as this one does. Memory in bytes per node and the deepest chain
+    are counts, the same on any machine.
+    """
     mlp, wide = rows["mlp_step"], rows["wide"]
     chain_long, chain_short = rows["chain_long"], rows["chain_short"]
     forward, backward = rows["memory_forward"], rows["memory_backward"]
@@ -89,20 +104,20 @@ def targets(rows: dict[str, Row], config: Config) -> list[Target]:
         at_least(
             "wide (pairwise +): micrograd time / chainrule time", _ratio(wide, "micrograd"), 5
         ),
-        at_most(
-            f"chain n={config.chain_long:,}: chainrule us/op, forward + backward",
-            chain_long.values["chainrule"],
-            0.8,
-            f"micrograd {_text(micrograd_chain)} us/op at n={config.chain_short}",
+        at_least(
+            f"chain: micrograd us/op at n={config.chain_short} / chainrule us/op at "
+            f"n={config.chain_long:,}",
+            _over(micrograd_chain, chain_long.values["chainrule"]),
+            5,
+            f"chainrule {_text(chain_long.values['chainrule'])} us/op",
         ),
         at_most("memory: chainrule bytes/node, worst of after forward/backward", worst, 200),
         at_least("deepest chain chainrule survives", depth.values["chainrule"], 10**6),
-        # Issue 8's target, blocked on the owner's decision (the growth is the cyclic collector's):
-        # reported as set until the owner changes it.
-        at_most(
+        # Issue 8's target, retired by issue 15 (the growth is the cyclic collector's, which
+        # gc_paused() removes): the figure stays, as information.
+        information(
             f"scaling: chainrule t/node at {config.scaling[-1]:,} / at {config.scaling[0]:,}",
             growth.values["chainrule"],
-            1.5,
             f"inside autograd.gc_paused(): {_text(rows['growth_gc_paused'].values['chainrule'])}",
         ),
         *_vectorised_targets(rows),

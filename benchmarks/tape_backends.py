@@ -10,7 +10,7 @@ with cross-entropy at batch 256. Each call is what a training step asks of a tap
 gradients only (`arguments=False`), as `fit(compile=True)` does. One thread
 each for NumPy's BLAS and PyTorch, as in the vectorised rows of run.py. With `--compat`, the rules'
 array forms get `array_api_compat.numpy` / `array_api_compat.torch` in place of the NumPy module
-and `autograd.torch_backend.TorchNamespace`: the measurement behind the choice recorded there.
+and `autograd.tape.torch_backend.TorchNamespace`: the measurement behind the choice recorded there.
 """
 
 from __future__ import annotations

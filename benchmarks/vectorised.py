@@ -35,7 +35,7 @@ def import_what_the_rows_need(problem: Problem) -> None:
     us/op that way, instead of 0.55)."""
     import importlib
 
-    for name in ("numpy", "threadpoolctl", "autograd.tape", "nn.compiled"):
+    for name in ("numpy", "threadpoolctl", "autograd.tape.tape", "nn.train.compiled"):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -71,15 +71,16 @@ MNIST_BATCH = 256
 
 
 class CompiledTrainer:
-    """micrograd's demo step as `fit(compile=True)` runs it (`nn.compiled.CompiledTraining`)."""
+    """micrograd's demo step as `fit(compile=True)` runs it
+    (`nn.train.compiled.CompiledTraining`)."""
 
     def __init__(self, problem: Problem) -> None:
         import numpy as np
 
         from nn import MLP
-        from nn.compiled import CompiledTraining
         from nn.losses import hinge, l2
         from nn.optim import SGD
+        from nn.train.compiled import CompiledTraining
 
         model = MLP(LAYER_SIZES[0], list(LAYER_SIZES[1:]))
         for p, w in zip(model.parameters(), problem.flat_weights(), strict=True):
@@ -151,13 +152,14 @@ def mnist_data(seed: int = 0) -> tuple:
 
 
 class CompiledMnistTrainer:
-    """MLP(784, [128, 10]) with cross-entropy and SGD through `nn.compiled.CompiledTraining`."""
+    """MLP(784, [128, 10]) with cross-entropy and SGD through
+    `nn.train.compiled.CompiledTraining`."""
 
     def __init__(self, data: tuple) -> None:
         from nn import MLP
-        from nn.compiled import CompiledTraining
         from nn.losses import cross_entropy
         from nn.optim import SGD
+        from nn.train.compiled import CompiledTraining
 
         X, y, weights = data
         model = MLP(MNIST_SIZES[0], list(MNIST_SIZES[1:]))
@@ -217,5 +219,5 @@ def tracing_rows(problem: Problem, repeats: int) -> list[Row]:
     """Seconds to trace mlp_step's tapes (model, loss, penalty) and compile them."""
     seconds = sorted(CompiledTrainer(problem).trace_seconds for _ in range(repeats))
     row = Row("tracing mlp_step's tapes", "ms", {"chainrule": median(seconds) * 1e3}, timed=False)
-    row.api = "nn.compiled.CompiledTraining: trace model, loss and penalty"
+    row.api = "nn.train.compiled.CompiledTraining: trace model, loss and penalty"
     return [row]

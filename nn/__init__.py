@@ -11,18 +11,18 @@ to ONNX; they import PyTorch or onnx when called, so `import nn` needs neither.
 17
 """
 
-from nn.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
-from nn.dropout import Dropout
-from nn.embedding import Embedding
 from nn.init import INITIALIZERS, he_normal, initializer, uniform, xavier_uniform
-from nn.interop import from_torch, to_torch
-from nn.layers import ACTIVATIONS, MLP, Layer, Neuron
-from nn.linear import Linear, Sequential
+from nn.interop.onnx_export import export_onnx
+from nn.interop.pytorch import from_torch, to_torch
+from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from nn.layers.cells import GRUCell, LSTMCell, RNNCell
+from nn.layers.dropout import Dropout
+from nn.layers.embedding import Embedding
+from nn.layers.linear import Linear, Sequential
+from nn.layers.mlp import ACTIVATIONS, MLP, Layer, Neuron
+from nn.layers.norm import BatchNorm1d
+from nn.layers.rnn import GRU, LSTM, RNN
 from nn.module import Module
-from nn.norm import BatchNorm1d
-from nn.onnx_export import export_onnx
-from nn.recurrent import GRUCell, LSTMCell, RNNCell
-from nn.rnn import GRU, LSTM, RNN
 
 __all__ = [
     "ACTIVATIONS",

@@ -3,7 +3,8 @@
 A model file holds a format tag and version, the class name, the constructor config that rebuilds
 the architecture, and the state dict (the parameters, then the buffers, by name) under
 "parameters". Loading rebuilds only nn's own classes, named in the file and looked up in a fixed
-registry: nothing in the file is ever executed. `Module.save` and `Module.load` call this module.
+registry: nothing in the file is ever executed. `Module.save` and `Module.load` call this module;
+each of nn's classes joins the registry where it is defined, with the `@saveable` decorator.
 """
 
 from __future__ import annotations
@@ -13,15 +14,29 @@ import math
 import os
 import random
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nn.files import atomic_write_text
-from nn.module import Module
 from nn.states import few
+
+if TYPE_CHECKING:
+    from nn.module import Module
 
 FORMAT = "chainrule.nn model"
 VERSION = 1
 _FILE_KEYS = ("format", "version", "class", "config", "parameters")
+_REGISTRY: dict[str, type[Module]] = {}  # filled at import by @saveable, in nn.layers' order
+ModuleClass = TypeVar("ModuleClass", bound=type)
+
+
+def saveable(cls: ModuleClass) -> ModuleClass:
+    """Register one of nn's module classes, so that model files may name it (`Module.load`).
+
+    Only nn's own classes register: a file never rebuilds a class a user defined, so loading a
+    file runs nothing but nn's constructors.
+    """
+    _REGISTRY[cls.__name__] = cls
+    return cls
 
 
 def write_model(model: Module, path: str | os.PathLike[str]) -> None:
@@ -84,19 +99,7 @@ def read_model(cls: type[Module], path: str | os.PathLike[str]) -> Any:
 
 def registry() -> dict[str, type[Module]]:
     """nn's classes that files may name, by class name."""
-    # imported here: those modules import nn.module, which imports this one when saving
-    from nn.activation import ACTIVATION_MODULES
-    from nn.dropout import Dropout
-    from nn.embedding import Embedding
-    from nn.layers import MLP, Layer, Neuron
-    from nn.linear import Linear, Sequential
-    from nn.norm import BatchNorm1d
-    from nn.recurrent import GRUCell, LSTMCell, RNNCell
-    from nn.rnn import GRU, LSTM, RNN
-
-    classes = [Neuron, Layer, MLP, Linear, Sequential, *ACTIVATION_MODULES, Dropout, BatchNorm1d]
-    classes += [RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU, Embedding]
-    return {cls.__name__: cls for cls in classes}
+    return dict(_REGISTRY)
 
 
 def _check_document(document: Any, cls: type[Module], where: str) -> tuple:

@@ -10,6 +10,7 @@ from numbers import Integral, Real
 from typing import Any, ClassVar, TypeVar
 
 from autograd import Value, graph_scope
+from nn.model_files import read_model, write_model
 from nn.states import few
 
 M = TypeVar("M", bound="Module")
@@ -291,8 +292,6 @@ class Module:
         >>> MLP.load(path).state_dict() == model.state_dict()
         True
         """
-        from nn.model_files import write_model  # here: nn.model_files imports nn's modules
-
         write_model(self, path)
 
     @classmethod
@@ -307,8 +306,6 @@ class Module:
         meanwhile may draw some numbers twice. Threads that need their own stream should have
         their own `random.Random` (or pass seeds).
         """
-        from nn.model_files import read_model
-
         return read_model(cls, path)
 
     @classmethod

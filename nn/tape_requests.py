@@ -1,7 +1,8 @@
-"""What a module asks of the tape while `nn.compiled` traces it, and the order of random draws.
+"""What a module asks of the tape while `nn.train.compiled` traces it, and the order of random
+draws.
 
 A module calls `tracing()`: None when it runs eagerly (the usual case), else the `Tracing` of the
-run under way, whose three requests are described in `nn.model_tape` (which answers them):
+run under way, whose three requests are described in `nn.train.model_tape` (which answers them):
 `random_inputs`, `batch_statistics` and `fresh_numbers`. `eager_order` tells in which order eager
 training draws a batch's random inputs, so that a tape's can be drawn in the same one.
 
@@ -23,7 +24,7 @@ _tracing: ContextVar[Tracing | None] = ContextVar("nn_tracing", default=None)
 
 
 def tracing() -> Tracing | None:
-    """The requests of the model `nn.compiled` is tracing in this thread, or None (eager)."""
+    """The requests of the model `nn.train.compiled` is tracing in this thread, or None (eager)."""
     return _tracing.get()
 
 

@@ -16,7 +16,7 @@ from strategies import UNARY_DOMAINS, alphas, away_from_zero, exponents, positiv
 from autograd import rules
 
 np = pytest.importorskip("numpy")
-arrays = pytest.importorskip("autograd.arrays")
+arrays = pytest.importorskip("autograd.tape.arrays")
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = {rule.name: rule for rule in vars(rules).values() if isinstance(rule, rules.Rule)}
@@ -269,7 +269,8 @@ def test_tapes_on_numpy_import_no_torch_and_work_without_it():
     result = run_without(
         "torch",
         "import numpy as np\n"
-        "from autograd import Value, trace, arrays, rules\n"
+        "from autograd import Value, trace, rules\n"
+        "from autograd.tape import arrays\n"
         "from nn import MLP\n"
         "from nn.train import fit\n"
         "from nn.losses import mse\n"
@@ -293,7 +294,7 @@ def test_nothing_imports_torch_until_a_tensor_is_passed_in():
             "-c",
             "import sys, numpy as np\n"
             "from autograd import trace\n"
-            "import nn, nn.compiled\n"
+            "import nn, nn.train.compiled\n"
             "tape = trace(lambda x: x.exp(), 0.0)\n"
             "tape(np.zeros(3)); tape.value_and_grad(np.zeros(3)); tape(1.0)\n"
             "print('torch' in sys.modules)\n",

@@ -1,6 +1,6 @@
-"""Every rule's array form runs on PyTorch tensors through `autograd.torch_backend` and agrees with
-its float form entry for entry, as on NumPy arrays: values, local derivatives, and the exceptions
-of domain errors, NaN and infinities included."""
+"""Every rule's array form runs on PyTorch tensors through `autograd.tape.torch_backend` and agrees
+with its float form entry for entry, as on NumPy arrays: values, local derivatives, and the
+exceptions of domain errors, NaN and infinities included."""
 
 import itertools
 
@@ -25,7 +25,7 @@ from autograd import rules
 
 np = pytest.importorskip("numpy")
 torch = pytest.importorskip("torch")
-arrays = pytest.importorskip("autograd.arrays")
+arrays = pytest.importorskip("autograd.tape.arrays")
 
 
 def tensors(*inputs):
@@ -95,7 +95,7 @@ def test_a_domain_error_on_a_tensor_names_the_op_the_value_and_the_example():
 
 
 def test_numpy_and_torch_namespaces_offer_the_same_names_those_the_rules_may_call():
-    from autograd.torch_backend import TorchNamespace
+    from autograd.tape.torch_backend import TorchNamespace
 
     listed = rules.__doc__.split("this\nmodule imports neither.")[1].split("which the standard")[0]
     for_torch = {name for name in dir(TorchNamespace) if not name.startswith("_")}

@@ -233,7 +233,7 @@ def test_a_run_killed_at_random_moments_resumes_to_the_uninterrupted_weights_bit
 # --- compiled training: the tapes' steps stop and resume as eager ones do -----------------------
 def _steps_through_tapes(monkeypatch, at: int, action) -> None:
     """Make the `at`-th compiled step call `action()` first (the loss is only called to trace)."""
-    from nn.compiled import CompiledTraining
+    from nn.train.compiled import CompiledTraining
 
     real, count = CompiledTraining.batch, 0
 

@@ -225,16 +225,16 @@ def test_a_model_that_reads_its_weights_as_numbers_is_refused_when_compiling():
 
 
 def test_validation_after_every_epoch_reuses_the_tapes_instead_of_tracing_again(monkeypatch):
-    import nn.compiled
+    import nn.train.compiled
 
     traced = []
-    real_trace = nn.compiled.trace
+    real_trace = nn.train.compiled.trace
 
     def counting_trace(f, *args, **options):
         traced.append(f)
         return real_trace(f, *args, **options)
 
-    monkeypatch.setattr(nn.compiled, "trace", counting_trace)
+    monkeypatch.setattr(nn.train.compiled, "trace", counting_trace)
     Xv, yv = make_moons(30, noise=0.3, seed=6)
 
     def traces_in(epochs):

@@ -72,7 +72,7 @@ def test_each_misclassified_digit_is_titled_with_the_answer_then_the_truth(tmp_p
     from matplotlib.axes import Axes
 
     from nn import MLP
-    from nn.demo_digits import plot_misclassified
+    from nn.demo.digits import plot_misclassified
 
     titles = []
     monkeypatch.setattr(Axes, "set_title", lambda self, text, **kw: titles.append(text))

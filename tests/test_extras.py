@@ -22,7 +22,7 @@ def test_importing_nn_and_autograd_loads_neither_torch_nor_onnx():
     result = run_python(
         """
         import sys
-        import autograd, nn, nn.interop, nn.onnx_export
+        import autograd, nn, nn.interop, nn.interop.onnx_export
         print(sorted({"torch", "onnx", "onnxruntime", "numpy"} & set(sys.modules)))
         """
     )

@@ -141,7 +141,7 @@ def test_from_torch_refuses_complex_and_meta_tensors_naming_them():
 @pytest.mark.parametrize("twin", ["MLP", "Layer", "Neuron"])
 def test_a_torch_twin_refuses_an_unknown_initializer_when_made(twin):
     # it was kept, and refused only when from_torch brought the model back
-    from nn import torch_modules
+    from nn.interop import torch_modules
 
     sizes = {"MLP": (2, [3]), "Layer": (2, 3), "Neuron": (2,)}[twin]
     with pytest.raises(ValueError, match="unknown initializer 'normal'; known: 'uniform'"):

@@ -1,4 +1,5 @@
-"""Dropout and BatchNorm1d through tapes (nn.model_tape): compiled training is eager training."""
+"""Dropout and BatchNorm1d through tapes (nn.train.model_tape): compiled training is eager
+training."""
 
 import random
 
@@ -8,10 +9,10 @@ from autograd import TraceError, Value
 from nn import BatchNorm1d, Dropout, Linear, Module, ReLU, Sequential, Tanh
 from nn.data import make_moons
 from nn.losses import binary_cross_entropy
-from nn.model_tape import ModelTape
 from nn.optim import SGD, Adam
 from nn.tape_requests import RandomSite, eager_order, tracing
 from nn.train import evaluate, fit
+from nn.train.model_tape import ModelTape
 
 np = pytest.importorskip("numpy")
 

@@ -400,7 +400,8 @@ def test_an_enormous_config_is_refused_by_its_parameter_count_without_building_i
     assert time.perf_counter() - start < 1.0
 
 
-# --- the layers of nn.linear, nn.norm, nn.recurrent, nn.rnn, nn.embedding in files -------------
+# --- the layers of nn.layers.linear, nn.layers.norm, nn.layers.cells, nn.layers.rnn,
+# nn.layers.embedding in files -------------
 def trained_batch_norm():
     norm = BatchNorm1d(2, momentum=None)
     norm([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])

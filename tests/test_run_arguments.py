@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 
 from autograd import Value
 from nn.losses import hinge, l2, mse
-from nn.run_arguments import callable_name, check_run_arguments, data_fingerprint, run_arguments
+from nn.train.run_arguments import (
+    callable_name,
+    check_run_arguments,
+    data_fingerprint,
+    run_arguments,
+)
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 

@@ -21,8 +21,8 @@ from autograd import (
     sum_values,
     topological_order,
 )
-from autograd.formulas import number
-from autograd.stepthrough import BackwardStep, ForwardStep
+from autograd.drawing.formulas import number
+from autograd.drawing.steps import BackwardStep, ForwardStep
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="the Graphviz program is missing"

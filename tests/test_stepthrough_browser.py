@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from autograd import Value, step_through, steps, topological_order
-from autograd.stepthrough import BackwardStep, ForwardStep
+from autograd.drawing.steps import BackwardStep, ForwardStep
 
 pytestmark = pytest.mark.skipif(
     shutil.which("dot") is None, reason="the Graphviz program is missing"

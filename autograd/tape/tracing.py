@@ -1,0 +1,193 @@
+"""`trace(f, *example_args)`: record the graph `f` builds once, and return it as a `Tape`.
+
+A fixed-shape computation builds the same graph for every input; only the numbers differ. `trace`
+runs `f` on `Value`s made from the example arguments and keeps the graph, which `autograd.tape.tape`
+compiles into a few array operations per level and replays on NumPy arrays or PyTorch tensors, a
+whole batch at a time.
+
+What a graph cannot show, Python's own decisions, is what makes tracing delicate. `trace` deals
+with them in three ways:
+
+1. Guards. A decision taken on a Value while tracing is recorded with the line that took it:
+   comparisons (``x > 0``, and so `max()`, `min()` and `sorted()` over Values), `float(x)` and
+   `x.item()`. Every call of the tape recomputes the decision for every example and raises
+   `GuardError`, naming the decision and its line, where one would go the other way (a comparison)
+   or read another number (`float`, `item`). A batch never silently mixes branches.
+2. A probe run. `f` runs a second time, at arguments moved by about a thousandth, and the two
+   graphs are walked side by side. They must match node for node: a different structure, length
+   or number of decisions means a graph that depends on the data (`TraceError`, naming the node).
+   A number folded into the graph (the `c` of ``x + c``, a `Value` made inside `f`) must be the
+   same in both runs, or it was computed from the data (``x * x.data``, ``x.detach()``,
+   `no_grad()` inside `f`, a random draw): `TraceError`. Values that are the very same objects in
+   both runs existed before `f` was called (a model's weights): they are the tape's parameters,
+   read afresh at every call, and the graph stops at them.
+3. What is not caught. A `Value`'s `.data` is a plain slot, read by every operator, so a read of it
+   cannot be watched: a decision on ``x.data`` (``if x.data > 0:``) is a decision on a plain float,
+   invisible unless it comes out differently in the probe run (which then builds another graph).
+   Checks `f` makes on plain numbers (nn.losses refusing a non-finite logit) run at trace time
+   only. `int(x)` and `round(x)` raise TypeError on a Value, and `bool(x)` is always True (a Value
+   is an object), so neither decides anything. Side effects of `f` happen twice, at trace time.
+
+Choices written as nodes are part of the graph and need no guard: `relu`, `abs`, `leaky_relu`,
+`max_values`.
+
+>>> from autograd import Value
+>>> w = Value(2.0)
+>>> tape = trace(lambda x: (w * x).relu(), 1.5)
+>>> tape(3.0), tape.value_and_grad(3.0)
+(6.0, (6.0, (2.0,)))
+"""
+
+from __future__ import annotations
+
+import linecache
+import random
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from numbers import Real
+from pathlib import Path
+from typing import Any
+
+from autograd import value as value_module
+from autograd.modes import recording
+from autograd.tape.program import Decision, Run, TraceError, pair
+from autograd.value import Value
+
+INSTALL = 'tracing needs NumPy: pip install "chainrule[tape]"'
+_AUTOGRAD = str(Path(__file__).resolve().parents[1])  # the autograd package
+
+
+# --- recording --------------------------------------------------------------------------------
+_recording_into: ContextVar[list[Decision] | None] = ContextVar("autograd_trace", default=None)
+_active = 0  # traces recording now, in any thread: the hook in value.py is set while any are
+_lock = threading.Lock()
+
+
+def _note_decision(node: Value, op: str, other: Any, result: Any) -> None:
+    decisions = _recording_into.get()
+    if decisions is not None:
+        decisions.append(Decision(node, op, other, result, _caller()))
+
+
+def _caller() -> str:
+    """Where the user's code took a decision: the innermost frame outside autograd."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_AUTOGRAD):
+        frame = frame.f_back
+    if frame is None:
+        return "an unknown line"
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    place = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return f"{place} ({line})" if line else place
+
+
+def _record(f: Callable[..., Any], args: Sequence[Any], shapes: list[int | None]) -> Run:
+    leaves = [[Value(float(x)) for x in ([a] if s is None else a)] for a, s in zip(args, shapes)]
+    call_args = [leaf[0] if s is None else list(leaf) for leaf, s in zip(leaves, shapes)]
+    decisions: list[Decision] = []
+    global _active
+    with _lock:
+        _active += 1
+        value_module._decision_hook = _note_decision
+    token = _recording_into.set(decisions)
+    try:
+        result = f(*call_args)
+    finally:
+        _recording_into.reset(token)
+        with _lock:
+            _active -= 1
+            if not _active:
+                value_module._decision_hook = None
+    single = isinstance(result, Value)
+    outputs = [result] if single else result
+    if not isinstance(outputs, (list, tuple)) or not all(isinstance(o, Value) for o in outputs):
+        raise TypeError(
+            f"trace: f must return a Value or a list of Values, got {type(result).__name__} "
+            f"{result!r:.80}"
+        )
+    return Run(leaves, list(outputs), single, decisions)
+
+
+def _shape(arg: Any, position: int) -> int | None:
+    if isinstance(arg, Real) and not isinstance(arg, bool):
+        return None
+    if isinstance(arg, (list, tuple)) and all(
+        isinstance(x, Real) and not isinstance(x, bool) for x in arg
+    ):
+        return len(arg)
+    raise TypeError(
+        f"trace: example argument {position} must be a number or a list of numbers, "
+        f"got {type(arg).__name__} {arg!r:.80}"
+    )
+
+
+def _probe(f: Callable[..., Any], args: Sequence[Any], shapes: list[int | None]) -> Run:
+    """`f` run again at arguments moved by about a thousandth (a few tries if `f` fails there)."""
+    rng = random.Random(0)
+    failure: BaseException | None = None
+    for scale in (2.0**-10, 2.0**-16, 2.0**-22):
+
+        def move(x: float, scale: float = scale) -> float:
+            sign = rng.choice((-1.0, 1.0))
+            return float(x) * (1.0 + sign * scale) + sign * scale * 1e-3
+
+        moved = [move(a) if s is None else [move(x) for x in a] for a, s in zip(args, shapes)]
+        try:
+            return _record(f, moved, shapes)
+        except (ArithmeticError, ValueError) as error:
+            failure = error
+    raise TraceError(
+        "trace: f fails at every point tried near the example arguments, so it cannot be told "
+        f"which numbers in its graph come from the data: {failure}"
+    ) from failure
+
+
+# --- the public function --------------------------------------------------------------------
+def trace(
+    f: Callable[..., Any],
+    *example_args: float | Sequence[float],
+    parameters: Sequence[Value] | None = None,
+) -> Any:
+    """Run `f` on the example arguments, record its graph, and return it compiled as a `Tape`.
+
+    Each argument is a number or a list of numbers; `f` takes a `Value` (or a list of Values) in
+    each place and returns a Value or a list of Values. The tape then computes `f` for new
+    arguments: floats in, floats out, or NumPy arrays (or PyTorch tensors) with the batch on axis
+    0. See the module's docstring for which Python decisions in `f` are guarded and which cannot
+    be seen.
+
+    `parameters` (such as `model.parameters()`) orders `tape.parameters`: those `f` uses come
+    first, in this order, then any other Value `f` reads, in the order the graph meets them.
+
+    >>> tape = trace(lambda x, ys: x * ys[0] + ys[1], 1.0, [2.0, 3.0])
+    >>> tape(2.0, [5.0, 1.0])
+    11.0
+    """
+    try:
+        from autograd.tape.tape import Tape
+    except ImportError as error:
+        if "numpy" not in str(error).lower():
+            raise
+        raise ImportError(INSTALL) from error
+    if not callable(f):
+        raise TypeError(f"trace: f must be callable, got {type(f).__name__} {f!r:.80}")
+    shapes = [_shape(arg, i) for i, arg in enumerate(example_args)]
+    if parameters is not None:
+        parameters = list(parameters)
+        strays = [p for p in parameters if not isinstance(p, Value)]
+        if strays:
+            raise TypeError(
+                f"trace: parameters must be Values (such as model.parameters()), got "
+                f"{type(strays[0]).__name__} {strays[0]!r:.80}"
+            )
+    with recording():  # as the other transforms: an outer no_grad() would leave no graph
+        first = _record(f, example_args, shapes)
+        second = _probe(f, example_args, shapes)
+    program = pair(first, second, shapes)
+    if parameters is not None:
+        rank = {id(p): i for i, p in enumerate(parameters)}
+        found = program.parameters
+        program.parameters = sorted(found, key=lambda p: rank.get(id(p), len(rank)))
+    return Tape(program)

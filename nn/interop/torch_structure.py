@@ -1,0 +1,166 @@
+"""The architecture half of `nn.to_torch` and `nn.from_torch`: from an nn module to the torch.nn
+module of the same class and settings and back, or a clear refusal where there is no counterpart.
+Sequentials are walked by `nn.interop`, which also copies the weights.
+
+Classes are matched exactly: a subclass of torch.nn.Linear, or of nn's Linear, may compute
+anything, so it is refused as any module of your own is. Torch modules are built on the meta
+device (no memory, no random initialisation) for `to_torch` to fill with nn's numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from nn.layers.cells import GRUCell, LSTMCell, RNNCell
+from nn.layers.dropout import Dropout
+from nn.layers.embedding import Embedding
+from nn.layers.linear import Linear
+from nn.layers.mlp import MLP, Layer, Neuron
+from nn.layers.norm import BatchNorm1d
+from nn.layers.rnn import GRU, LSTM, RNN
+from nn.module import Module
+
+_PLAIN = (ReLU, Tanh, Sigmoid, SiLU, Identity)  # activations with nothing to set
+_CELLS = (RNNCell, LSTMCell, GRUCell)
+_SEQUENCES = (RNN, LSTM, GRU)
+_TWINS = (MLP, Layer, Neuron)
+_LAYERS = (
+    "Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus, SiLU, GELU, Identity, Dropout, "
+    "BatchNorm1d, Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU"
+)
+META = "meta"
+
+
+def torch_structure(module: Module, where: str, torch: Any) -> Any:
+    """The torch module of the same class and settings as `module` (not a Sequential), with its
+    tensors on the meta device; `where` names it in errors.
+
+    >>> import torch
+    >>> torch_structure(Linear(2, 3), "model", torch).weight.device
+    device(type='meta')
+    """
+    from nn.interop import torch_modules  # imports torch, an extra
+
+    kind, nn_ = type(module), torch.nn
+    if kind in _PLAIN:
+        return getattr(nn_, kind.__name__)()
+    if kind is LeakyReLU:
+        return nn_.LeakyReLU(module.negative_slope)
+    if kind is Softplus:
+        return nn_.Softplus(beta=1.0, threshold=torch_modules.SOFTPLUS_THRESHOLD)
+    if kind is GELU:
+        return nn_.GELU()
+    if kind is Dropout:
+        return nn_.Dropout(module.p)
+    if kind is Linear:
+        bias = module.bias is not None
+        return nn_.Linear(module.in_features, module.out_features, bias, device=META)
+    if kind is BatchNorm1d:
+        options = {"eps": module.eps, "momentum": module.momentum, "affine": module.affine}
+        return nn_.BatchNorm1d(module.num_features, **options, device=META)
+    if kind is Embedding:
+        # a table given, not drawn: torch draws N(0, 1) on the meta device through its Python
+        # reference of normal_, whose first call imports torch's compiler (a second or two)
+        shape = (module.num_embeddings, module.embedding_dim)
+        return nn_.Embedding(*shape, _weight=torch.empty(shape, device=META))
+    if kind in _CELLS or kind in _SEQUENCES:
+        return getattr(nn_, kind.__name__)(**module.config(), device=META)
+    if kind in _TWINS:
+        return getattr(torch_modules, kind.__name__)(**module.config(), device=META)
+    raise TypeError(
+        f"to_torch: {where} is a {kind.__module__}.{kind.__qualname__}, which has no PyTorch "
+        f"counterpart; to_torch converts nn's MLP, Layer, Neuron, {_LAYERS}"
+    )
+
+
+def nn_structure(twin: Any, where: str, torch: Any) -> Module:
+    """The nn module of the same class and settings as `twin` (not a Sequential), with
+    throwaway weights; `where` names it in errors.
+
+    >>> import torch
+    >>> nn_structure(torch.nn.LSTM(2, 3, num_layers=2), "model", torch)
+    LSTM(2, 3, num_layers=2)
+    """
+    from nn.interop import torch_modules  # imports torch, an extra
+
+    nn_, kind = torch.nn, type(twin)
+    counterparts = {getattr(nn_, cls.__name__): cls for cls in (*_PLAIN, *_CELLS, *_SEQUENCES)}
+    counterparts |= {getattr(torch_modules, cls.__name__): cls for cls in _TWINS}
+    for cls in (LeakyReLU, Softplus, GELU, Dropout, Linear, BatchNorm1d, Embedding):
+        counterparts[getattr(nn_, cls.__name__)] = cls
+    if kind not in counterparts:
+        public = getattr(nn_, kind.__name__, None) is kind
+        name = f"torch.nn.{kind.__name__}" if public else f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(
+            f"from_torch: {where} is a {name}, which has no "
+            f"counterpart in nn; from_torch converts torch.nn's {_LAYERS}, and "
+            "nn.interop.torch_modules' MLP, Layer and Neuron"
+        )
+    ours = counterparts[kind]
+    try:
+        return _build(ours, twin, torch_modules)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"from_torch: {where} ({kind.__name__}): {error}") from None
+
+
+def _build(ours: type[Module], twin: Any, torch_modules: Any) -> Module:
+    if ours in _PLAIN:
+        return ours()
+    if ours is LeakyReLU:
+        return LeakyReLU(twin.negative_slope)
+    if ours is Softplus:
+        _require(twin, "beta", 1.0)  # any threshold: see torch_modules.SOFTPLUS_THRESHOLD
+        return Softplus()
+    if ours is GELU:
+        _require(twin, "approximate", "none")
+        return GELU()
+    if ours is Dropout:
+        return Dropout(twin.p)
+    if ours is Linear:
+        return Linear(twin.in_features, twin.out_features, twin.bias is not None)
+    if ours is BatchNorm1d:
+        _require(twin, "track_running_stats", True)
+        return BatchNorm1d(twin.num_features, twin.eps, twin.momentum, twin.affine)
+    if ours is Embedding:
+        for setting, default in [("padding_idx", None), ("max_norm", None)]:
+            _require(twin, setting, default)
+        for setting in ("scale_grad_by_freq", "sparse"):
+            _require(twin, setting, False)
+        return Embedding(twin.num_embeddings, twin.embedding_dim)
+    if ours in _CELLS:
+        options = {"bias": twin.bias}
+        if ours is RNNCell:
+            options["nonlinearity"] = twin.nonlinearity
+        return ours(twin.input_size, twin.hidden_size, **options)
+    if ours in _SEQUENCES:
+        for setting, default in [("batch_first", False), ("bidirectional", False)]:
+            _require(twin, setting, default)
+        _require(twin, "dropout", 0.0)
+        _require(twin, "proj_size", 0)
+        options = {"num_layers": twin.num_layers, "bias": twin.bias}
+        if ours is RNN:
+            options["nonlinearity"] = twin.nonlinearity
+        return ours(twin.input_size, twin.hidden_size, **options)
+    return _from_twin(ours, twin, torch_modules)
+
+
+def _from_twin(ours: type[Module], twin: Any, torch_modules: Any) -> Module:
+    """An nn MLP, Layer or Neuron from its torch_modules twin, which must be as it was made."""
+    config = {key: getattr(twin, key) for key in ours.config_keys}
+    fresh = getattr(torch_modules, ours.__name__)(**config, device=META)
+    if repr(fresh) != repr(twin):
+        raise ValueError(
+            f"its layers were changed after it was made: expected\n{fresh}\nfor {config}, "
+            f"got\n{twin}"
+        )
+    return ours(**config)
+
+
+def _require(twin: Any, setting: str, supported: Any) -> None:
+    value = getattr(twin, setting)
+    if value != supported:
+        raise ValueError(
+            f"{setting}={value!r} has no counterpart in nn, which supports only "
+            f"{setting}={supported!r}"
+        )

@@ -1,0 +1,44 @@
+"""nn's layers, one family a file: micrograd's networks (`mlp`), PyTorch's `linear` layers and
+`activation` modules, `dropout`, `norm`, `embedding`, recurrent `cells` and the `rnn` wrappers
+that run them over sequences; `arguments` holds the checks their constructors share.
+
+Each class registers itself with `nn.model_files` where it is defined (`@saveable`), so model
+files name the classes in the order they are imported here: micrograd's first.
+"""
+
+# isort: off
+from nn.layers.mlp import ACTIVATIONS, MLP, Layer, Neuron
+from nn.layers.linear import Linear, Sequential
+from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from nn.layers.dropout import Dropout
+from nn.layers.norm import BatchNorm1d
+from nn.layers.cells import GRUCell, LSTMCell, RNNCell
+from nn.layers.rnn import GRU, LSTM, RNN
+from nn.layers.embedding import Embedding
+# isort: on
+
+__all__ = [
+    "ACTIVATIONS",
+    "GELU",
+    "GRU",
+    "LSTM",
+    "MLP",
+    "RNN",
+    "BatchNorm1d",
+    "Dropout",
+    "Embedding",
+    "GRUCell",
+    "Identity",
+    "LSTMCell",
+    "Layer",
+    "LeakyReLU",
+    "Linear",
+    "Neuron",
+    "RNNCell",
+    "ReLU",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "Softplus",
+    "Tanh",
+]

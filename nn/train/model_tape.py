@@ -1,0 +1,162 @@
+"""A model traced for `nn.train.compiled`, with what its modules need besides the example.
+
+A tape replays one example's graph on a batch, each example on its own, and reads its
+parameters afresh at every call. Three things a module may do fit neither, and each has a
+request the module makes of `nn.tape_requests.tracing()` while it is being traced (it is None
+otherwise, and the module then does what it always does):
+
+- Random numbers drawn per call (dropout's masks): `random_inputs(count, draw, source)`. The
+  numbers become extra arguments of the tape, and before every call `ModelTape` fills them for
+  the whole batch with `draw(np, calls, count)`, which draws what that many eager calls would
+  use, from the module's own generator (`source`), in the order eager training calls them (see
+  `nn.tape_requests.eager_order`). The weights then come out as eager training's.
+- Statistics of the whole batch (batch normalisation's mean and variance):
+  `batch_statistics(values, check, track)`. The module computes them with
+  `autograd.batch_mean`, which a tape runs across the batch with gradients flowing back; they
+  become extra outputs, and after every call `track(numbers, batch_size)` receives them, to
+  update running statistics as eager training does. `check(batch_size)` runs first and raises
+  for a batch the module cannot take.
+- Numbers read from the module's state at every call (running statistics in evaluation):
+  `fresh_numbers(read)` returns Values that are parameters of the tape, set from `read()`
+  before every call, so the tape never keeps a stale buffer as a constant.
+
+To learn the requests, the model runs once on the example before it is traced; the trace's own
+runs must then make the same requests (or `TraceError`). A module with a `tape_unsupported`
+reason is refused by `nn.train.compiled.refuse_untraceable` before any of this.
+
+>>> import numpy as np
+>>> from nn import Dropout, Linear, Sequential
+>>> model = Sequential(Linear(2, 3, seed=0), Dropout(0.5, seed=1))
+>>> tape = ModelTape(model, [0.5, -1.0], training=True)
+>>> len(tape.random_sites), tape(np.array([[0.5, -1.0], [1.0, 2.0]])).shape
+(1, (2, 3))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from autograd import TraceError, Value, no_grad, trace
+from nn.tape_requests import RandomSite, Tracing, eager_order, running_trace
+
+
+class ModelTape:
+    """`model` in training or evaluation mode, traced as `x -> model(x)` for `nn.train.compiled`,
+    with its modules' random inputs, batch statistics and fresh numbers (see the module docstring).
+
+    `tape(X)` gives the outputs for a batch (an array, the batch on axis 0); `tape.vjp(X,
+    params=None)` gives them with a pullback from cotangents of the outputs, as `Tape.vjp`.
+    Each call draws the batch's random inputs and tracks its statistics, as an eager training
+    step would. `parameters` are the traced tape's; `example_output` the model's output on the
+    example, as floats.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        example: Any,
+        training: bool,
+        parameters: Sequence[Value] | None = None,
+    ) -> None:
+        import numpy as np
+
+        from nn.train.fit import _mode
+
+        self.np, self.model = np, model
+        with _mode(model, training):
+            first = Tracing(None)
+            leaves = [Value(x) for x in example] if isinstance(example, list) else Value(example)
+            with running_trace(first), no_grad():
+                output = model(leaves)  # Values, as the trace passes
+            requests = self.requests = first.found
+            self.single = isinstance(output, Value)
+            self.width = 1 if self.single else len(output)
+            self.example_output = _floats(output)
+
+            def f(x: Any, *inputs: list[Value]) -> Any:
+                run = Tracing(requests, inputs)
+                with running_trace(run):
+                    result = model(x)
+                counts = [len(getattr(run.found, kind)) for kind in ("random", "statistics")]
+                if counts != [len(requests.random), len(requests.statistics)]:
+                    raise TraceError(
+                        "trace: the model made fewer requests (random inputs, batch statistics) "
+                        "while traced than in its first run on the example"
+                    )
+                if not run.statistics:
+                    return result
+                return [*([result] if isinstance(result, Value) else result), *run.statistics]
+
+            widths = [[1.0] * site.count for site in requests.random]
+            self.tape = trace(f, example, *widths, parameters=parameters)
+        fresh = {id(v) for entry in requests.fresh for v in entry.values}
+        self._fresh_rows = [i for i, p in enumerate(self.tape.parameters) if id(p) in fresh]
+        self._orders: dict[int, list[list[tuple[int, int, int]]]] = {}
+
+    @property
+    def parameters(self) -> list[Value]:
+        return self.tape.parameters
+
+    @property
+    def random_sites(self) -> list[RandomSite]:
+        return self.requests.random
+
+    def __call__(self, X: Any, params: Any = None) -> Any:
+        return self._run(X, params, gradient=False)[0]
+
+    def vjp(self, X: Any, params: Any = None) -> tuple[Any, Any]:
+        return self._run(X, params, gradient=True)
+
+    def _run(self, X: Any, params: Any, gradient: bool) -> tuple[Any, Any]:
+        np, requests, batch = self.np, self.requests, len(X)
+        for entry in requests.fresh:
+            for value, number in zip(entry.values, entry.read()):
+                value.data = float(number)
+        if params is not None and self._fresh_rows:
+            params = np.array(params, dtype=float)
+            params[self._fresh_rows] = [self.tape.parameters[i].data for i in self._fresh_rows]
+        for statistics in requests.statistics:
+            statistics.check(batch)
+        inputs = self._draw(batch)
+        if gradient:
+            found, pullback = self.tape.vjp(X, *inputs, params=params)
+        else:
+            found, pullback = self.tape(X, *inputs, params=params), None
+        if not requests.statistics:
+            return found, pullback
+        m = self.width
+        outputs = found[:, 0].copy() if self.single else found[:, :m].copy()
+        start = m
+        for statistics in requests.statistics:
+            statistics.track(found[0, start : start + statistics.count].tolist(), batch)
+            start += statistics.count
+        if pullback is None:
+            return outputs, None
+
+        def pull(cotangents: Any, arguments: bool = True) -> Any:
+            seeds = np.zeros(found.shape)
+            seeds[:, :m] = np.asarray(cotangents, dtype=float).reshape(batch, m)
+            result = pullback(seeds, arguments)
+            return result._replace(arguments=result.arguments[:1] if arguments else None)
+
+        return outputs, pull
+
+    def _draw(self, batch: int) -> list[Any]:
+        """Every random input for a batch, drawn as eager training would draw them."""
+        sites = self.requests.random
+        if not sites:
+            return []
+        if batch not in self._orders:
+            self._orders[batch] = eager_order(self.model, sites, batch)
+        inputs = [self.np.empty((batch, site.count)) for site in sites]
+        for runs in self._orders[batch]:
+            for k, start, stop in runs:
+                inputs[k][start:stop] = sites[k].draw(self.np, stop - start, sites[k].count)
+        return inputs
+
+
+def _floats(output: Any) -> Any:
+    if isinstance(output, Value):
+        return output.data
+    return [v.data if isinstance(v, Value) else float(v) for v in output]
