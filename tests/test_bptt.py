@@ -167,10 +167,11 @@ def test_bad_arguments_are_refused_naming_them(options, error, message):
         truncated_bptt(model, mse, Watching(model.parameters()), **arguments)
 
 
-def test_the_memory_figures_the_readme_quotes():
-    # An RNN of six units and a linear read-out predicting a sine wave of 200 steps, as in
-    # notebook 5: 108 nodes per update with windows of 1, 39 more per step of window, 7,863 in
-    # the one graph of full BPTT. Node counts depend on the architecture, not on the weights.
+def test_the_memory_figures_the_layers_guide_quotes():
+    # docs/layers.md: an RNN of six units and a linear read-out predicting a sine wave of 200
+    # steps, as in notebook 5: 108 nodes per update with windows of 1, 39 more per step of
+    # window, 7,863 in the one graph of full BPTT. Node counts depend on the architecture, not on
+    # the weights.
     class SixUnits(Module):
         def __init__(self):
             self.rnn = RNN(1, 6, seed=0)

@@ -2,6 +2,7 @@
 does not render fails it), every page is there, and the site loads nothing from the network."""
 
 import html
+import importlib.util
 import json
 import os
 import re
@@ -67,6 +68,46 @@ def test_every_notebook_is_a_page_with_its_stored_outputs_and_its_math_as_mathml
     if "$" in markdown:
         assert "<math" in rendered
     assert "$" not in text_of(page)  # no TeX left for a script to typeset
+
+
+def hooks():
+    """docs/hooks/site.py, which holds the site's lists of guide pages and public modules."""
+    spec = importlib.util.spec_from_file_location("site_hooks", ROOT / "docs/hooks/site.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_guide_page_is_in_the_navigation_in_order_between_the_tour_and_the_tutorials(site):
+    index = (site / "index.html").read_text()
+    nav = index[index.index("md-nav--primary") :]  # the navigation's links come first from here
+    order = list(dict.fromkeys(re.findall(r'href="([^"#]+)"', nav)))
+    guides = [page.replace(".md", ".html") for page in hooks().GUIDES]
+    assert [page for page in order if page in guides] == guides
+    assert order.index(guides[-1]) < min(
+        order.index(p) for p in order if p.startswith("notebooks/")
+    )
+    for guide in guides:
+        assert (site / guide).is_file()
+
+
+def test_every_reference_page_documents_the_public_names_of_its_module(site):
+    import importlib
+
+    site_hooks = hooks()
+    references = sorted(page.stem for page in (site / "reference").glob("*.html"))
+    assert references == sorted(site_hooks.REFERENCE)
+    for module in site_hooks.REFERENCE:
+        page = (site / "reference" / f"{module}.html").read_text()
+        imported = importlib.import_module(module)
+        in_source = site_hooks._source_names(imported)
+        names = site_hooks.public_names(module)
+        assert names, module
+        ids = [  # a name served lazily is documented under the module that defines it
+            f"{module if name in in_source else site_hooks._defining_module(imported, name)}.{name}"
+            for name in names
+        ]
+        assert [i for i in ids if f'id="{i}"' not in page] == [], module
 
 
 def test_the_reference_documents_every_public_name_of_autograd_and_nn(site):
