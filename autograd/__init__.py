@@ -18,7 +18,7 @@ from autograd.functional import (
 from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
 from autograd.program import GuardError, TraceError
 from autograd.stepthrough import explain, step_through, steps
-from autograd.tracing import trace
+from autograd.tracing import fresh_numbers, trace
 from autograd.value import Value, dot, max_values, sum_values
 from autograd.viz import draw_graph, save_graph
 
@@ -34,6 +34,7 @@ __all__ = [
     "dot",
     "draw_graph",
     "explain",
+    "fresh_numbers",
     "gc_paused",
     "grad",
     "gradcheck",

@@ -1,9 +1,10 @@
 """A model traced for `nn.compiled`, with what its modules need besides the example.
 
 A tape replays one example's graph on a batch, each example on its own, and reads its
-parameters afresh at every call. Three things a module may do fit neither, and each has a
-request the module makes of `nn.tape_requests.tracing()` while it is being traced (it is None
-otherwise, and the module then does what it always does):
+parameters afresh at every call, as it does the numbers of `autograd.fresh_numbers` (batch
+normalisation's running statistics in evaluation). Two things a module may do fit neither, and
+each has a request the module makes of `nn.tape_requests.tracing()` while it is being traced
+(it is None otherwise, and the module then does what it always does):
 
 - Random numbers drawn per call (dropout's masks): `random_inputs(count, draw, source)`. The
   numbers become extra arguments of the tape, and before every call `ModelTape` fills them for
@@ -16,9 +17,6 @@ otherwise, and the module then does what it always does):
   become extra outputs, and after every call `track(numbers, batch_size)` receives them, to
   update running statistics as eager training does. `check(batch_size)` runs first and raises
   for a batch the module cannot take.
-- Numbers read from the module's state at every call (running statistics in evaluation):
-  `fresh_numbers(read)` returns Values that are parameters of the tape, set from `read()`
-  before every call, so the tape never keeps a stale buffer as a constant.
 
 To learn the requests, the model runs once on the example before it is traced; the trace's own
 runs must then make the same requests (or `TraceError`). A module with a `tape_unsupported`
@@ -43,7 +41,7 @@ from nn.tape_requests import RandomSite, Tracing, eager_order, running_trace
 
 class ModelTape:
     """`model` in training or evaluation mode, traced as `x -> model(x)` for `nn.compiled`, with
-    its modules' random inputs, batch statistics and fresh numbers (see the module docstring).
+    its modules' random inputs and batch statistics (see the module docstring).
 
     `tape(X)` gives the outputs for a batch (an array, the batch on axis 0); `tape.vjp(X,
     params=None)` gives them with a pullback from cotangents of the outputs, as `Tape.vjp`.
@@ -90,8 +88,6 @@ class ModelTape:
 
             widths = [[1.0] * site.count for site in requests.random]
             self.tape = trace(f, example, *widths, parameters=parameters)
-        fresh = {id(v) for entry in requests.fresh for v in entry.values}
-        self._fresh_rows = [i for i, p in enumerate(self.tape.parameters) if id(p) in fresh]
         self._orders: dict[int, list[list[tuple[int, int, int]]]] = {}
 
     @property
@@ -110,12 +106,6 @@ class ModelTape:
 
     def _run(self, X: Any, params: Any, gradient: bool) -> tuple[Any, Any]:
         np, requests, batch = self.np, self.requests, len(X)
-        for entry in requests.fresh:
-            for value, number in zip(entry.values, entry.read()):
-                value.data = float(number)
-        if params is not None and self._fresh_rows:
-            params = np.array(params, dtype=float)
-            params[self._fresh_rows] = [self.tape.parameters[i].data for i in self._fresh_rows]
         for statistics in requests.statistics:
             statistics.check(batch)
         inputs = self._draw(batch)
