@@ -241,14 +241,12 @@ class CompiledTraining:
                 setattr(optimizer, name, getattr(optimizer, name).tolist())
             store.push()
 
-    def batch(self, X_batch: Sequence[Any], y_batch: Sequence[Any]) -> tuple[float, int]:
-        """One step on a batch (inside `epoch`): its mean loss, and how many it classified right."""
-        from nn.train import _is_correct
-
+    def batch(self, X_batch: Sequence[Any], y_batch: Sequence[Any]) -> tuple[float, list[Any]]:
+        """One step on a batch (inside `epoch`): its mean loss, and the outputs before the step."""
         outputs, batch_loss, _ = self.step(self.np.array(X_batch, dtype=float), y_batch)
-        return batch_loss, sum(map(_is_correct, outputs.tolist(), y_batch))
+        return batch_loss, outputs.tolist()
 
-    def evaluate(self, model: Any, loss: Any, data: tuple) -> tuple[float, float]:
+    def evaluate(self, model: Any, loss: Any, data: tuple) -> tuple[float, float | None]:
         """`nn.train.evaluate` with this training's model tape, and a loss tape per data set
         (traced at the first call): fit's validation after every epoch traces nothing again."""
         first = _form(data[0][0])
@@ -304,12 +302,12 @@ class CompiledTraining:
 
 def evaluate_compiled(
     model: Any, loss: Any, data: tuple, forward: Any = None, losses: Any = None
-) -> tuple[float, float]:
+) -> tuple[float, float | None]:
     """`nn.train.evaluate` through tapes: the mean loss and the accuracy on `data = (X, y)`;
     the model's tape (a `ModelTape` in eval mode) and the loss's are traced here unless given."""
     import numpy as np
 
-    from nn.train import accuracy
+    from nn.train import _measures_accuracy, accuracy
 
     refuse_untraceable(model, "evaluate")
     X, y = data
@@ -319,4 +317,5 @@ def evaluate_compiled(
     if losses is None:
         losses = Losses(loss, _form(outputs[0]), list(y))
     values, _ = losses.vjp(outputs, list(y), None)
-    return float(values.mean()), accuracy(outputs.tolist(), list(y))
+    scored = _measures_accuracy(y)
+    return float(values.mean()), accuracy(outputs.tolist(), list(y)) if scored else None

@@ -7,6 +7,9 @@ np = pytest.importorskip("numpy")
 
 from autograd import trace  # noqa: E402
 from nn import BatchNorm1d, Linear, Sequential  # noqa: E402
+from nn.losses import cross_entropy, mse  # noqa: E402
+from nn.optim import SGD  # noqa: E402
+from nn.train import evaluate, fit  # noqa: E402
 
 EXAMPLE = [0.5, -0.2]
 TRAINING_BATCH = [[1.0, 2.0], [3.0, -1.0], [0.0, 0.5]]
@@ -58,3 +61,56 @@ def test_fresh_numbers_are_floats_eagerly_and_parameters_of_a_tape():
     state[1] = -1.0
     assert tape(4.0) == -4.0
     assert [p.data for p in tape.parameters] == [-1.0]
+
+
+# --- item 8: regression on vectors has no accuracy --------------------------------------------
+VECTOR_DATA = ([[0.1, 0.2], [0.3, -0.1], [0.5, 0.5], [-0.2, 0.4]], [[1.0, 0.0], [0.0, 1.0]] * 2)
+
+
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+def test_fit_and_evaluate_measure_no_accuracy_on_list_targets(compile):
+    model = Linear(2, 2, seed=0)
+    history = fit(
+        model, mse, SGD(model.parameters(), lr=0.1), VECTOR_DATA, epochs=2, progress=False,
+        validation=VECTOR_DATA, compile=compile,
+    )  # fmt: skip
+    assert len(history.loss) == len(history.val_loss) == 2
+    assert history.accuracy == [] and history.val_accuracy == []
+    loss, score = evaluate(model, mse, VECTOR_DATA, compile=compile)
+    assert score is None and loss == pytest.approx(history.val_loss[-1], rel=1e-12)
+
+
+def test_eager_and_compiled_regression_on_vectors_train_alike():
+    histories = []
+    for compile in (False, True):
+        model = Linear(2, 2, seed=0)
+        optimizer = SGD(model.parameters(), lr=0.1)
+        fit(model, mse, optimizer, VECTOR_DATA, epochs=3, progress=False, compile=compile)
+        histories.append([p.data for p in model.parameters()])
+    assert histories[0] == pytest.approx(histories[1], rel=1e-12)
+
+
+# --- item 10: targets refused alike eagerly and compiled ----------------------------------------
+@pytest.mark.parametrize(
+    ("loss", "targets", "error", "message"),
+    [
+        (mse, [None, 1.0], TypeError, r"fit: target y\[0\] must be a real number .* None"),
+        (cross_entropy, [1, None], TypeError, r"fit: target y\[1\] must be a real number"),
+        (cross_entropy, ["a", "b"], TypeError, r"fit: target y\[0\] .* got str 'a'"),
+        (mse, ["a", "b"], TypeError, r"fit: target y\[0\] .* got str 'a'"),
+        (mse, [True, False], TypeError, r"fit: target y\[0\] .* got bool True"),
+        (mse, list(np.array([True, False])), TypeError, r"fit: target y\[0\] .* got bool"),
+        (mse, [[1.0, "x"], [0.0, 1.0]], TypeError, r"fit: target y\[0\]\[1\] .* got str 'x'"),
+        (mse, [1.0, float("nan")], ValueError, r"fit: target y\[1\] is nan; it must be finite"),
+    ],
+)
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+def test_fit_refuses_bad_targets_alike_eagerly_and_compiled(loss, targets, error, message, compile):
+    width = 2 if loss is cross_entropy or isinstance(targets[0], list) else 1
+    model = Linear(2, width, seed=0)
+    X = [[0.1, 0.2], [0.3, -0.1]]
+    with pytest.raises(error, match=message):
+        fit(model, loss, SGD(model.parameters(), lr=0.1), (X, targets), progress=False,
+            compile=compile)  # fmt: skip
+    with pytest.raises(error, match=message.replace("fit", "evaluate")):
+        evaluate(model, loss, (X, targets), compile=compile)
