@@ -68,10 +68,30 @@ def _children(module: Any) -> list:
 
 
 def _form(example: Any) -> Any:
-    """An example as trace takes it: a float, or a list of floats (from any sequence or array)."""
+    """An example as floats: a float, or a list of them, or nested lists (a sequence of steps),
+    from any sequences or arrays."""
     if hasattr(example, "__len__"):
-        return [float(x) for x in example]
+        return [_form(x) for x in example]
     return float(example)
+
+
+def refuse_varying_shapes(X: Sequence[Any], caller: str) -> None:
+    """NotImplementedError unless every example has the first one's shape (a sequence model's
+    examples: one length): a tape replays the graph of one shape."""
+    import numpy as np
+
+    first = np.shape(_form(X[0]))
+    for i, x in enumerate(X):
+        form = _form(x)
+        try:
+            shape = np.shape(form)
+        except ValueError:  # NumPy refuses ragged lists
+            shape = "a ragged one"
+        if shape != first:
+            raise NotImplementedError(
+                f"{caller}(compile=True): example {i} has shape {shape}, example 0 {first}; a "
+                "tape replays one shape (sequences of one length): use compile=False for this data"
+            )
 
 
 class Losses:
@@ -212,6 +232,7 @@ class CompiledTraining:
         self.np = np
         refuse_untraceable(model, "fit")
         X, y = data
+        refuse_varying_shapes(X, "fit")
         self.optimizer = optimizer
         self.vectorised = _vectorisable(optimizer, Optimizer)
         params = list(optimizer.params) if self.vectorised else list(model.parameters())
@@ -311,6 +332,7 @@ def evaluate_compiled(
 
     refuse_untraceable(model, "evaluate")
     X, y = data
+    refuse_varying_shapes(X, "evaluate")
     if forward is None:
         forward = ModelTape(model, _form(X[0]), training=False)
     outputs = forward(np.array([_form(x) for x in X], dtype=float))

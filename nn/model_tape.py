@@ -43,7 +43,9 @@ class ModelTape:
     """`model` in training or evaluation mode, traced as `x -> model(x)` for `nn.compiled`, with
     its modules' random inputs and batch statistics (see the module docstring).
 
-    `tape(X)` gives the outputs for a batch (an array, the batch on axis 0); `tape.vjp(X,
+    `example` is a number, a list of numbers or nested lists of one shape (a sequence of steps),
+    which the tape takes flattened. `tape(X)` gives the outputs for a batch (an array, the batch
+    on axis 0, each example of that shape); `tape.vjp(X,
     params=None)` gives them with a pullback from cotangents of the outputs, as `Tape.vjp`.
     Each call draws the batch's random inputs and tracks its statistics, as an eager training
     step would. `parameters` are the traced tape's; `example_output` the model's output on the
@@ -62,11 +64,13 @@ class ModelTape:
         from nn.train import _mode
 
         self.np, self.model = np, model
+        self.shape = np.shape(example)  # (steps, features) for a sequence: the tape's is flat
+        flat = np.ravel(example).tolist() if len(self.shape) > 1 else example
         with _mode(model, training):
             first = Tracing(None)
-            leaves = [Value(x) for x in example] if isinstance(example, list) else Value(example)
+            leaves = [Value(x) for x in flat] if isinstance(flat, list) else Value(flat)
             with running_trace(first), no_grad():
-                output = model(leaves)  # Values, as the trace passes
+                output = model(_nest(leaves, self.shape))  # Values, as the trace passes
             requests = self.requests = first.found
             self.single = isinstance(output, Value)
             self.width = 1 if self.single else len(output)
@@ -75,7 +79,7 @@ class ModelTape:
             def f(x: Any, *inputs: list[Value]) -> Any:
                 run = Tracing(requests, inputs)
                 with running_trace(run):
-                    result = model(x)
+                    result = model(_nest(x, self.shape))
                 counts = [len(getattr(run.found, kind)) for kind in ("random", "statistics")]
                 if counts != [len(requests.random), len(requests.statistics)]:
                     raise TraceError(
@@ -87,7 +91,7 @@ class ModelTape:
                 return [*([result] if isinstance(result, Value) else result), *run.statistics]
 
             widths = [[1.0] * site.count for site in requests.random]
-            self.tape = trace(f, example, *widths, parameters=parameters)
+            self.tape = trace(f, flat, *widths, parameters=parameters)
         self._orders: dict[int, list[list[tuple[int, int, int]]]] = {}
 
     @property
@@ -106,6 +110,13 @@ class ModelTape:
 
     def _run(self, X: Any, params: Any, gradient: bool) -> tuple[Any, Any]:
         np, requests, batch = self.np, self.requests, len(X)
+        if len(self.shape) > 1:
+            if np.shape(X)[1:] != self.shape:
+                raise ValueError(
+                    f"ModelTape: traced for examples of shape {self.shape}, got a batch of "
+                    f"shape {np.shape(X)}"
+                )
+            X = np.reshape(X, (batch, -1))
         for statistics in requests.statistics:
             statistics.check(batch)
         inputs = self._draw(batch)
@@ -144,6 +155,13 @@ class ModelTape:
             for k, start, stop in runs:
                 inputs[k][start:stop] = sites[k].draw(self.np, stop - start, sites[k].count)
         return inputs
+
+
+def _nest(flat: Any, shape: tuple[int, ...]) -> Any:
+    """A flat list as nested lists of `shape` (the last axis innermost); else `flat` itself."""
+    for size in reversed(shape[1:]):
+        flat = [flat[i : i + size] for i in range(0, len(flat), size)]
+    return flat
 
 
 def _floats(output: Any) -> Any:

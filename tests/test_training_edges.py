@@ -6,7 +6,7 @@ import pytest
 np = pytest.importorskip("numpy")
 
 from autograd import trace  # noqa: E402
-from nn import BatchNorm1d, Linear, Sequential  # noqa: E402
+from nn import GRU, BatchNorm1d, Linear, Module, Sequential  # noqa: E402
 from nn.losses import cross_entropy, mse  # noqa: E402
 from nn.optim import SGD  # noqa: E402
 from nn.train import evaluate, fit  # noqa: E402
@@ -114,3 +114,50 @@ def test_fit_refuses_bad_targets_alike_eagerly_and_compiled(loss, targets, error
             compile=compile)  # fmt: skip
     with pytest.raises(error, match=message.replace("fit", "evaluate")):
         evaluate(model, loss, (X, targets), compile=compile)
+
+
+# --- item 9: a sequence model trains compiled ---------------------------------------------------
+class LastStep(Module):
+    """A GRU over the steps, then a Linear head on the last step's output."""
+
+    def __init__(self):
+        self.gru = GRU(2, 3, seed=0)
+        self.head = Linear(3, 1, seed=1)
+
+    def forward(self, steps):
+        outputs, _ = self.gru(steps)
+        return self.head(outputs[-1])
+
+
+SEQUENCES = [
+    [[0.1, 0.2], [0.3, 0.4], [0.5, -0.1]],
+    [[0.0, 0.1], [0.2, 0.2], [-0.3, 0.1]],
+    [[-0.4, 0.3], [0.1, -0.2], [0.2, 0.6]],
+    [[0.5, 0.5], [-0.1, 0.0], [0.3, -0.3]],
+]
+
+
+def test_a_gru_sequence_model_trains_compiled_as_eagerly():
+    found = []
+    for compile in (False, True):
+        model = LastStep()
+        history = fit(
+            model, mse, SGD(model.parameters(), lr=0.2), (SEQUENCES, [0.5, -0.5, 1.0, 0.0]),
+            epochs=3, batch_size=2, seed=0, progress=False, compile=compile,
+            validation=(SEQUENCES, [0.5, -0.5, 1.0, 0.0]),
+        )  # fmt: skip
+        found.append((history.loss, history.val_loss, [p.data for p in model.parameters()]))
+    for eager, compiled in zip(*found):
+        assert compiled == pytest.approx(eager, rel=1e-9)
+
+
+@pytest.mark.parametrize("caller", ["fit", "evaluate"])
+def test_sequences_of_varying_lengths_are_refused_compiled_naming_the_way_out(caller):
+    model = LastStep()
+    data = (SEQUENCES[:2] + [SEQUENCES[2][:2]], [0.5, -0.5, 1.0])
+    message = rf"{caller}\(compile=True\): example 2 has shape \(2, 2\).*compile=False"
+    with pytest.raises(NotImplementedError, match=message):
+        if caller == "fit":
+            fit(model, mse, SGD(model.parameters(), lr=0.1), data, progress=False, compile=True)
+        else:
+            evaluate(model, mse, data, compile=True)
