@@ -20,7 +20,7 @@ from autograd.functional import (
 from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
 from autograd.tape.batch_rules import batch_mean
 from autograd.tape.program import GuardError, TraceError
-from autograd.tape.tracing import trace
+from autograd.tape.tracing import fresh_numbers, trace
 from autograd.value import Value, dot, max_values, sum_values
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "dot",
     "draw_graph",
     "explain",
+    "fresh_numbers",
     "gc_paused",
     "grad",
     "gradcheck",

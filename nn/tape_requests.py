@@ -2,8 +2,8 @@
 draws.
 
 A module calls `tracing()`: None when it runs eagerly (the usual case), else the `Tracing` of the
-run under way, whose three requests are described in `nn.train.model_tape` (which answers them):
-`random_inputs`, `batch_statistics` and `fresh_numbers`. `eager_order` tells in which order eager
+run under way, whose two requests are described in `nn.train.model_tape` (which answers them):
+`random_inputs` and `batch_statistics`. `eager_order` tells in which order eager
 training draws a batch's random inputs, so that a tape's can be drawn in the same one.
 
 >>> tracing() is None
@@ -46,21 +46,14 @@ class Statistics:
 
 
 @dataclass
-class Fresh:
-    values: list[Value]
-    read: Callable[[], list[float]]
-
-
-@dataclass
 class Requests:
     random: list[RandomSite] = field(default_factory=list)
     statistics: list[Statistics] = field(default_factory=list)
-    fresh: list[Fresh] = field(default_factory=list)
 
 
 class Tracing:
     """One run of the model while it is traced: the first (`known` None) finds the requests;
-    the trace's runs answer them with the tape's arguments and the same fresh Values."""
+    the trace's runs answer them with the tape's arguments."""
 
     def __init__(self, known: Requests | None, arguments: Sequence[list[Value]] = ()) -> None:
         self.known, self.arguments = known, arguments
@@ -89,20 +82,9 @@ class Tracing:
             self._check("batch statistics", k, self.known.statistics, len(values))
         self.statistics.extend(values)
 
-    def fresh_numbers(self, read: Callable[[], list[float]]) -> list[Value]:
-        """Values holding `read()`, read again before every call of the tape (its parameters)."""
-        k = len(self.found.fresh)
-        if self.known is None:
-            entry = Fresh([Value(float(x)) for x in read()], read)
-        else:
-            self._check("fresh numbers", k, self.known.fresh, None)
-            entry = self.known.fresh[k]
-        self.found.fresh.append(entry)
-        return entry.values
-
     @staticmethod
-    def _check(what: str, k: int, known: list, count: int | None) -> None:
-        if k >= len(known) or (count is not None and known[k].count != count):
+    def _check(what: str, k: int, known: list, count: int) -> None:
+        if k >= len(known) or known[k].count != count:
             raise TraceError(
                 f"trace: the model asked for other {what} while traced than in its first run "
                 "on the example: what it needs depends on the data"

@@ -93,6 +93,7 @@ class Program:
     shapes: list[int | None]  # per argument: None for a number, n for a list of n numbers
     guards: list[Guard]
     parameters: list[Value]
+    fresh: list[tuple[list[Value], Any]] = field(default_factory=list)  # autograd.fresh_numbers
 
 
 def _about(node: Value) -> str:

@@ -55,7 +55,8 @@ class Tape:
       outputs' form) to the gradients of sum(cotangents * outputs) (a list result too), as JAX's.
     - `tape.parameters`: the Values `f` used without taking them as arguments (a model's weights),
       read afresh at every call, so an optimizer step needs no new trace; `params=` passes their
-      values as an array instead. `tape.levels`: the compiled steps; `tape.draw()` draws them.
+      values as an array instead (but for the Values of `autograd.fresh_numbers`, which are
+      always read from their state). `tape.levels`: the compiled steps; `tape.draw()` draws them.
 
     >>> from autograd import Value, trace
     >>> w = Value(3.0)
@@ -91,6 +92,8 @@ class Tape:
         self._backends: dict = {}  # backend -> (steps, constants, output rows) on its device
         widths = [1 if shape is None else shape for shape in program.shapes]
         self._argument_rows = np.cumsum([0, *widths]).tolist()
+        fresh = {id(v) for values, _ in program.fresh for v in values}
+        self._fresh_rows = [i for i, p in enumerate(self.parameters) if id(p) in fresh]
 
     def __repr__(self) -> str:
         args, outs = len(self.program.shapes), len(self.program.outputs)
@@ -243,6 +246,8 @@ class Tape:
         if backend is not NUMPY:
             parameters = backend.asarray(parameters)  # to the device
         static[: len(self.parameters), 0] = parameters
+        if self._fresh_rows:
+            static[self._fresh_rows, 0] = backend.asarray(self._read_fresh())
         static[self._constant_rows, 0] = constants
         for a, column in enumerate(columns):
             rows[self._argument_rows[a] : self._argument_rows[a + 1]] = column
@@ -288,6 +293,14 @@ class Tape:
             values = [float(v[0]) for v in found]
             return values[0] if self.program.single else values
         return backend.copy(found[0])
+
+    def _read_fresh(self) -> list[float]:
+        """The numbers of `autograd.fresh_numbers`, read again into their Values: those the
+        graph uses, in the order of `_fresh_rows`."""
+        for values, read in self.program.fresh:
+            for value, number in zip(values, read()):
+                value.data = float(number)
+        return [self.parameters[i].data for i in self._fresh_rows]
 
     def _parameter_values(self, params: Any) -> Any:
         """The parameters' values: read from the Values, or `params` (an array or a tensor)."""

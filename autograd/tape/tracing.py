@@ -20,7 +20,9 @@ with them in three ways:
    same in both runs, or it was computed from the data (``x * x.data``, ``x.detach()``,
    `no_grad()` inside `f`, a random draw): `TraceError`. Values that are the very same objects in
    both runs existed before `f` was called (a model's weights): they are the tape's parameters,
-   read afresh at every call, and the graph stops at them.
+   read afresh at every call, and the graph stops at them. Numbers `f` reads from state that
+   changes between calls (batch norm's running statistics) go through `fresh_numbers(read)`:
+   Values among the parameters, set from `read()` again before every call of the tape.
 3. What is not caught. A `Value`'s `.data` is a plain slot, read by every operator, so a read of it
    cannot be watched: a decision on ``x.data`` (``if x.data > 0:``) is a decision on a plain float,
    invisible unless it comes out differently in the probe run (which then builds another graph).
@@ -46,6 +48,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from numbers import Real
 from pathlib import Path
 from typing import Any
@@ -83,7 +86,53 @@ def _caller() -> str:
     return f"{place} ({line})" if line else place
 
 
+@dataclass
+class _FreshReads:
+    """The `fresh_numbers` requests of a trace: (Values, read) in the order `f` made them.
+    `met` counts the requests of a later run, which must get the first run's Values back."""
+
+    entries: list[tuple[list[Value], Callable[[], Sequence[float]]]] = field(default_factory=list)
+    met: int | None = None  # None during the first run
+
+
+_fresh_into: ContextVar[_FreshReads | None] = ContextVar("autograd_fresh", default=None)
+
+
+def fresh_numbers(read: Callable[[], Sequence[float]]) -> list[Any]:
+    """The numbers `read()` returns, read again at every call of a tape that uses them.
+
+    For state that changes between calls of a traced `f` without being a Value (batch norm's
+    running statistics): eagerly, the floats of `read()`; while `trace` records `f`, Values
+    holding them, which join `tape.parameters` and which the tape sets from `read()` before
+    every call (even when `params=` is given), so the state is never baked in as a constant.
+
+    >>> from autograd import trace
+    >>> scale = [2.0]
+    >>> tape = trace(lambda x: x * fresh_numbers(lambda: scale)[0], 1.0)
+    >>> scale[0] = 5.0
+    >>> tape(3.0)
+    15.0
+    """
+    reads = _fresh_into.get()
+    if reads is None:
+        return [float(x) for x in read()]
+    if reads.met is None:
+        values = [Value(float(x)) for x in read()]
+        reads.entries.append((values, read))
+        return values
+    if reads.met >= len(reads.entries) or len(reads.entries[reads.met][0]) != len(read()):
+        raise TraceError(
+            "trace: f asked for other fresh numbers when its inputs changed a little than in its "
+            "first run: what it reads depends on the data"
+        )
+    reads.met += 1
+    return reads.entries[reads.met - 1][0]
+
+
 def _record(f: Callable[..., Any], args: Sequence[Any], shapes: list[int | None]) -> Run:
+    reads = _fresh_into.get()
+    if reads is not None and reads.met is not None:
+        reads.met = 0  # a probe run (or its retry): the first run's Values again
     leaves = [[Value(float(x)) for x in ([a] if s is None else a)] for a, s in zip(args, shapes)]
     call_args = [leaf[0] if s is None else list(leaf) for leaf, s in zip(leaves, shapes)]
     decisions: list[Decision] = []
@@ -182,10 +231,17 @@ def trace(
                 f"trace: parameters must be Values (such as model.parameters()), got "
                 f"{type(strays[0]).__name__} {strays[0]!r:.80}"
             )
-    with recording():  # as the other transforms: an outer no_grad() would leave no graph
-        first = _record(f, example_args, shapes)
-        second = _probe(f, example_args, shapes)
+    reads = _FreshReads()
+    token = _fresh_into.set(reads)
+    try:
+        with recording():  # as the other transforms: an outer no_grad() would leave no graph
+            first = _record(f, example_args, shapes)
+            reads.met = 0
+            second = _probe(f, example_args, shapes)
+    finally:
+        _fresh_into.reset(token)
     program = pair(first, second, shapes)
+    program.fresh = reads.entries
     if parameters is not None:
         rank = {id(p): i for i, p in enumerate(parameters)}
         found = program.parameters

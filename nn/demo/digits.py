@@ -17,7 +17,7 @@ from nn import MLP
 from nn.data.toy import load_digits
 from nn.losses import cross_entropy
 from nn.optim.optimizers import Adam
-from nn.train.fit import evaluate, fit
+from nn.train.loop import evaluate, fit
 
 HELD_OUT = 360
 

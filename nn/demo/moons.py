@@ -32,7 +32,7 @@ from nn.data.toy import make_moons
 from nn.demo.digits import run_digits
 from nn.losses import hinge, l2
 from nn.optim import SGD, CosineAnnealingLR
-from nn.train.fit import evaluate, fit
+from nn.train.loop import evaluate, fit
 
 NO_DOT = """\
 The Graphviz program `dot` is not installed, so the graph is saved as DOT text: {dot_path}

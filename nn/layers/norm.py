@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
-from autograd import Value, batch_mean, dot, sum_values
+from autograd import Value, batch_mean, dot, fresh_numbers, sum_values
 from nn.layers.arguments import boolean_flag, positive_size
 from nn.model_files import saveable
 from nn.module import Module
@@ -36,8 +36,10 @@ class BatchNorm1d(Module):
 
     Through a tape (`fit(..., compile=True)`), the batch's mean and variance are
     `autograd.batch_mean` nodes, computed across the batch with gradients flowing through them,
-    and the running statistics move after every step as here; in eval mode the tape reads the
-    running statistics afresh at every call (`nn.train.model_tape`).
+    and the running statistics move after every step as here. In eval mode a tape, this one or
+    any `autograd.trace` of a model holding the layer, reads the running statistics afresh at
+    every call (`autograd.fresh_numbers`): training or loading a state dict after tracing
+    changes what the tape computes, as it changes the model.
 
     >>> norm = BatchNorm1d(1)
     >>> [round(y[0].data, 4) for y in norm([[1.0], [3.0]])]
@@ -90,8 +92,7 @@ class BatchNorm1d(Module):
                 statistics.append((mean.data, variance.data))
             self._track([m for m, _ in statistics] + [v for _, v in statistics], n)
         else:
-            read = self._running_normalisers
-            numbers = read() if traced is None else traced.fresh_numbers(read)
+            numbers = fresh_numbers(self._running_normalisers)  # read again by a tape's calls
             means, scales = numbers[: self.num_features], numbers[self.num_features :]
             normalised = [
                 [(x - mean) * scale for x in column]

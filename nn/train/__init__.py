@@ -4,6 +4,6 @@ a request to stop (`interrupts`), and truncated backpropagation through time (`b
 """
 
 from nn.train.bptt import BPTTHistory, detach, truncated_bptt
-from nn.train.fit import History, accuracy, evaluate, fit
+from nn.train.loop import History, accuracy, evaluate, fit
 
 __all__ = ["BPTTHistory", "History", "accuracy", "detach", "evaluate", "fit", "truncated_bptt"]

@@ -68,10 +68,30 @@ def _children(module: Any) -> list:
 
 
 def _form(example: Any) -> Any:
-    """An example as trace takes it: a float, or a list of floats (from any sequence or array)."""
+    """An example as floats: a float, or a list of them, or nested lists (a sequence of steps),
+    from any sequences or arrays."""
     if hasattr(example, "__len__"):
-        return [float(x) for x in example]
+        return [_form(x) for x in example]
     return float(example)
+
+
+def refuse_varying_shapes(X: Sequence[Any], caller: str) -> None:
+    """NotImplementedError unless every example has the first one's shape (a sequence model's
+    examples: one length): a tape replays the graph of one shape."""
+    import numpy as np
+
+    first = np.shape(_form(X[0]))
+    for i, x in enumerate(X):
+        form = _form(x)
+        try:
+            shape = np.shape(form)
+        except ValueError:  # NumPy refuses ragged lists
+            shape = "a ragged one"
+        if shape != first:
+            raise NotImplementedError(
+                f"{caller}(compile=True): example {i} has shape {shape}, example 0 {first}; a "
+                "tape replays one shape (sequences of one length): use compile=False for this data"
+            )
 
 
 class Losses:
@@ -212,6 +232,7 @@ class CompiledTraining:
         self.np = np
         refuse_untraceable(model, "fit")
         X, y = data
+        refuse_varying_shapes(X, "fit")
         self.optimizer = optimizer
         self.vectorised = _vectorisable(optimizer, Optimizer)
         params = list(optimizer.params) if self.vectorised else list(model.parameters())
@@ -241,14 +262,12 @@ class CompiledTraining:
                 setattr(optimizer, name, getattr(optimizer, name).tolist())
             store.push()
 
-    def batch(self, X_batch: Sequence[Any], y_batch: Sequence[Any]) -> tuple[float, int]:
-        """One step on a batch (inside `epoch`): its mean loss, and how many it classified right."""
-        from nn.train.fit import _is_correct
-
+    def batch(self, X_batch: Sequence[Any], y_batch: Sequence[Any]) -> tuple[float, list[Any]]:
+        """One step on a batch (inside `epoch`): its mean loss, and the outputs before the step."""
         outputs, batch_loss, _ = self.step(self.np.array(X_batch, dtype=float), y_batch)
-        return batch_loss, sum(map(_is_correct, outputs.tolist(), y_batch))
+        return batch_loss, outputs.tolist()
 
-    def evaluate(self, model: Any, loss: Any, data: tuple) -> tuple[float, float]:
+    def evaluate(self, model: Any, loss: Any, data: tuple) -> tuple[float, float | None]:
         """`nn.train.evaluate` with this training's model tape, and a loss tape per data set
         (traced at the first call): fit's validation after every epoch traces nothing again."""
         first = _form(data[0][0])
@@ -304,19 +323,21 @@ class CompiledTraining:
 
 def evaluate_compiled(
     model: Any, loss: Any, data: tuple, forward: Any = None, losses: Any = None
-) -> tuple[float, float]:
+) -> tuple[float, float | None]:
     """`nn.train.evaluate` through tapes: the mean loss and the accuracy on `data = (X, y)`;
     the model's tape (a `ModelTape` in eval mode) and the loss's are traced here unless given."""
     import numpy as np
 
-    from nn.train.fit import accuracy
+    from nn.train.loop import _measures_accuracy, accuracy
 
     refuse_untraceable(model, "evaluate")
     X, y = data
+    refuse_varying_shapes(X, "evaluate")
     if forward is None:
         forward = ModelTape(model, _form(X[0]), training=False)
     outputs = forward(np.array([_form(x) for x in X], dtype=float))
     if losses is None:
         losses = Losses(loss, _form(outputs[0]), list(y))
     values, _ = losses.vjp(outputs, list(y), None)
-    return float(values.mean()), accuracy(outputs.tolist(), list(y))
+    scored = _measures_accuracy(y)
+    return float(values.mean()), accuracy(outputs.tolist(), list(y)) if scored else None

@@ -1,9 +1,10 @@
 """A model traced for `nn.train.compiled`, with what its modules need besides the example.
 
 A tape replays one example's graph on a batch, each example on its own, and reads its
-parameters afresh at every call. Three things a module may do fit neither, and each has a
-request the module makes of `nn.tape_requests.tracing()` while it is being traced (it is None
-otherwise, and the module then does what it always does):
+parameters afresh at every call, as it does the numbers of `autograd.fresh_numbers` (batch
+normalisation's running statistics in evaluation). Two things a module may do fit neither, and
+each has a request the module makes of `nn.tape_requests.tracing()` while it is being traced
+(it is None otherwise, and the module then does what it always does):
 
 - Random numbers drawn per call (dropout's masks): `random_inputs(count, draw, source)`. The
   numbers become extra arguments of the tape, and before every call `ModelTape` fills them for
@@ -16,9 +17,6 @@ otherwise, and the module then does what it always does):
   become extra outputs, and after every call `track(numbers, batch_size)` receives them, to
   update running statistics as eager training does. `check(batch_size)` runs first and raises
   for a batch the module cannot take.
-- Numbers read from the module's state at every call (running statistics in evaluation):
-  `fresh_numbers(read)` returns Values that are parameters of the tape, set from `read()`
-  before every call, so the tape never keeps a stale buffer as a constant.
 
 To learn the requests, the model runs once on the example before it is traced; the trace's own
 runs must then make the same requests (or `TraceError`). A module with a `tape_unsupported`
@@ -43,9 +41,11 @@ from nn.tape_requests import RandomSite, Tracing, eager_order, running_trace
 
 class ModelTape:
     """`model` in training or evaluation mode, traced as `x -> model(x)` for `nn.train.compiled`,
-    with its modules' random inputs, batch statistics and fresh numbers (see the module docstring).
+    with its modules' random inputs and batch statistics (see the module docstring).
 
-    `tape(X)` gives the outputs for a batch (an array, the batch on axis 0); `tape.vjp(X,
+    `example` is a number, a list of numbers or nested lists of one shape (a sequence of steps),
+    which the tape takes flattened. `tape(X)` gives the outputs for a batch (an array, the batch
+    on axis 0, each example of that shape); `tape.vjp(X,
     params=None)` gives them with a pullback from cotangents of the outputs, as `Tape.vjp`.
     Each call draws the batch's random inputs and tracks its statistics, as an eager training
     step would. `parameters` are the traced tape's; `example_output` the model's output on the
@@ -61,14 +61,16 @@ class ModelTape:
     ) -> None:
         import numpy as np
 
-        from nn.train.fit import _mode
+        from nn.train.loop import _mode
 
         self.np, self.model = np, model
+        self.shape = np.shape(example)  # (steps, features) for a sequence: the tape's is flat
+        flat = np.ravel(example).tolist() if len(self.shape) > 1 else example
         with _mode(model, training):
             first = Tracing(None)
-            leaves = [Value(x) for x in example] if isinstance(example, list) else Value(example)
+            leaves = [Value(x) for x in flat] if isinstance(flat, list) else Value(flat)
             with running_trace(first), no_grad():
-                output = model(leaves)  # Values, as the trace passes
+                output = model(_nest(leaves, self.shape))  # Values, as the trace passes
             requests = self.requests = first.found
             self.single = isinstance(output, Value)
             self.width = 1 if self.single else len(output)
@@ -77,7 +79,7 @@ class ModelTape:
             def f(x: Any, *inputs: list[Value]) -> Any:
                 run = Tracing(requests, inputs)
                 with running_trace(run):
-                    result = model(x)
+                    result = model(_nest(x, self.shape))
                 counts = [len(getattr(run.found, kind)) for kind in ("random", "statistics")]
                 if counts != [len(requests.random), len(requests.statistics)]:
                     raise TraceError(
@@ -89,9 +91,7 @@ class ModelTape:
                 return [*([result] if isinstance(result, Value) else result), *run.statistics]
 
             widths = [[1.0] * site.count for site in requests.random]
-            self.tape = trace(f, example, *widths, parameters=parameters)
-        fresh = {id(v) for entry in requests.fresh for v in entry.values}
-        self._fresh_rows = [i for i, p in enumerate(self.tape.parameters) if id(p) in fresh]
+            self.tape = trace(f, flat, *widths, parameters=parameters)
         self._orders: dict[int, list[list[tuple[int, int, int]]]] = {}
 
     @property
@@ -110,12 +110,13 @@ class ModelTape:
 
     def _run(self, X: Any, params: Any, gradient: bool) -> tuple[Any, Any]:
         np, requests, batch = self.np, self.requests, len(X)
-        for entry in requests.fresh:
-            for value, number in zip(entry.values, entry.read()):
-                value.data = float(number)
-        if params is not None and self._fresh_rows:
-            params = np.array(params, dtype=float)
-            params[self._fresh_rows] = [self.tape.parameters[i].data for i in self._fresh_rows]
+        if len(self.shape) > 1:
+            if np.shape(X)[1:] != self.shape:
+                raise ValueError(
+                    f"ModelTape: traced for examples of shape {self.shape}, got a batch of "
+                    f"shape {np.shape(X)}"
+                )
+            X = np.reshape(X, (batch, -1))
         for statistics in requests.statistics:
             statistics.check(batch)
         inputs = self._draw(batch)
@@ -154,6 +155,13 @@ class ModelTape:
             for k, start, stop in runs:
                 inputs[k][start:stop] = sites[k].draw(self.np, stop - start, sites[k].count)
         return inputs
+
+
+def _nest(flat: Any, shape: tuple[int, ...]) -> Any:
+    """A flat list as nested lists of `shape` (the last axis innermost); else `flat` itself."""
+    for size in reversed(shape[1:]):
+        flat = [flat[i : i + size] for i in range(0, len(flat), size)]
+    return flat
 
 
 def _floats(output: Any) -> Any:

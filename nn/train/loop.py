@@ -57,8 +57,9 @@ class History:
     `loss` is the mean training loss over the epoch's examples (without the regularization
     penalty) and `accuracy` the fraction classified right, both measured during the epoch as the
     parameters changed; `val_loss` and `val_accuracy` are measured after the epoch, and stay
-    empty without validation data. `best_epoch` is the epoch of the lowest validation loss.
-    `interrupted` is True when Ctrl-C stopped the run.
+    empty without validation data. The accuracies stay empty too when the targets are lists
+    (a regression on vectors), which have no class to get right. `best_epoch` is the epoch of
+    the lowest validation loss. `interrupted` is True when Ctrl-C stopped the run.
 
     >>> History(loss=[0.9, 0.4], accuracy=[0.5, 1.0])
     History(epochs=2, loss=0.4, accuracy=1, best_epoch=None, stopped_early=False)
@@ -113,6 +114,12 @@ def fit(
     `loss` returns the batch mean, as the functions of `nn.losses` do. A `scheduler`
     (`nn.optim.StepLR`, `CosineAnnealingLR`) steps once after every epoch.
 
+    Every target must be a finite real number (a class index, a 0/1 or -1/+1 label, a value to
+    regress on) or a list of them; any other (None, a string, a bool, NumPy's too) is refused
+    with a TypeError naming it before training starts, compiled or not. Accuracy is measured
+    when every target is a number (see `accuracy`); when they are lists, a regression on
+    vectors, it is not, and `History.accuracy` stays empty.
+
     With `validation = (X, y)`, the validation loss and accuracy are measured after every epoch
     under `no_grad()`. With `patience = k` as well, training stops once the validation loss has
     not improved for k epochs, and (`restore_best`) the parameters of the best epoch come back,
@@ -145,11 +152,14 @@ def fit(
     (100, 1.0)
     """
     X, y = check_data(data, "fit")
+    check_targets(y, "fit")
+    scored = _measures_accuracy(y)
     epochs = _positive_int(epochs, "fit", "epochs")
     if batch_size is not None:
         _positive_int(batch_size, "fit", "batch_size")
     if validation is not None:
         validation = check_data(validation, "fit (validation)")
+        check_targets(validation[1], "fit (validation)")
     if patience is not None:
         _positive_int(patience, "fit", "patience")
         if validation is None:
@@ -211,15 +221,18 @@ def fit(
                 run,
                 ctrl_c,
                 compiled,
+                scored,
             ):
                 history.interrupted = True
                 break
             train_loss, train_accuracy = run.finish_epoch()
             history.loss.append(train_loss)
-            history.accuracy.append(train_accuracy)
+            metrics = {"loss": train_loss}
+            if scored:
+                history.accuracy.append(train_accuracy)
+                metrics["acc"] = train_accuracy
             if scheduler is not None:
                 scheduler.step()
-            metrics = {"loss": train_loss, "acc": train_accuracy}
             if validation is not None:
                 if compiled is None:
                     val_loss, val_accuracy = evaluate(model, loss, validation)
@@ -227,8 +240,10 @@ def fit(
                     with _mode(model, training=False):
                         val_loss, val_accuracy = compiled.evaluate(model, loss, validation)
                 history.val_loss.append(val_loss)
-                history.val_accuracy.append(val_accuracy)
-                metrics.update(val_loss=val_loss, val_acc=val_accuracy)
+                metrics["val_loss"] = val_loss
+                if val_accuracy is not None:
+                    history.val_accuracy.append(val_accuracy)
+                    metrics["val_acc"] = val_accuracy
                 if val_loss < run.best_loss:
                     run.best_loss, history.best_epoch, run.waited = val_loss, epoch, 0
                     run.best_state = model_state(model)
@@ -261,8 +276,10 @@ def _train_epoch(
     run: RunState,
     ctrl_c: CtrlC,
     compiled: Any = None,
+    scored: bool = True,
 ) -> bool:
-    """One step per batch not taken yet, adding loss and accuracy to `run`; False on Ctrl-C.
+    """One step per batch not taken yet, adding loss and accuracy (when `scored`) to `run`;
+    False on Ctrl-C.
 
     `compiled` (an `nn.train.compiled.CompiledTraining`) takes the steps through tapes instead.
     """
@@ -271,13 +288,14 @@ def _train_epoch(
             if ctrl_c.pressed:
                 return False
             if compiled is not None:
-                batch_loss, right = compiled.batch(X_batch, y_batch)
+                batch_loss, outputs = compiled.batch(X_batch, y_batch)
             else:
-                batch_loss, right = _eager_step(
+                batch_loss, outputs = _eager_step(
                     model, loss, optimizer, X_batch, y_batch, parameters, regularization
                 )
             run.loss_sum += batch_loss * len(X_batch)
-            run.correct += right
+            if scored:
+                run.correct += sum(map(_is_correct, outputs, y_batch))
             run.count += len(X_batch)
             run.steps += 1
     return True
@@ -291,8 +309,8 @@ def _eager_step(
     y_batch: list[Any],
     parameters: list[Value],
     regularization: Callable[[list[Value]], Value] | None,
-) -> tuple[float, int]:
-    """One optimizer step on the batch: its mean loss, and how many it classified right."""
+) -> tuple[float, list[Any]]:
+    """One optimizer step on the batch: its mean loss, and the outputs before the step."""
     outputs = _model_outputs(model, X_batch, training=True)
     batch_loss = _as_value(loss(outputs, y_batch), "fit", "loss")
     objective = batch_loss
@@ -301,7 +319,7 @@ def _eager_step(
     optimizer.zero_grad()
     objective.backward()
     optimizer.step()
-    return batch_loss.data, sum(map(_is_correct, outputs, y_batch))
+    return batch_loss.data, outputs
 
 
 def evaluate(
@@ -309,11 +327,12 @@ def evaluate(
     loss: Loss,
     data: tuple[Sequence[Any], Sequence[Any]],
     compile: bool = False,
-) -> tuple[float, float]:
+) -> tuple[float, float | None]:
     """The mean loss and the accuracy of `model` on `data = (X, y)`, recording no graph.
 
     The model runs in eval mode (no dropout; batch norm with its running statistics) and goes
-    back to its own mode afterwards.
+    back to its own mode afterwards. Targets are checked as `fit` checks them, and the accuracy
+    is None when they are lists (a regression on vectors: no class to get right).
 
     `compile=True` runs the model and the loss through tapes (`nn.train.compiled`), batched.
 
@@ -323,6 +342,7 @@ def evaluate(
     (5.0, 0.5)
     """
     X, y = check_data(data, "evaluate")
+    check_targets(y, "evaluate")
     if compile:
         from nn.train.compiled import evaluate_compiled
 
@@ -331,7 +351,7 @@ def evaluate(
     with no_grad():
         outputs = _model_outputs(model, X, training=False)
         mean_loss = _as_value(loss(outputs, list(y)), "evaluate", "loss")
-    return mean_loss.data, accuracy(outputs, y)
+    return mean_loss.data, accuracy(outputs, y) if _measures_accuracy(y) else None
 
 
 def _model_outputs(model: Callable[[Any], Any], X: Sequence[Any], training: bool) -> list[Any]:
@@ -387,6 +407,36 @@ def accuracy(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
     if not outputs:
         raise ValueError("accuracy: no outputs to score")
     return sum(map(_is_correct, outputs, targets)) / len(outputs)
+
+
+def check_targets(y: Sequence[Any], caller: str) -> None:
+    """A TypeError (ValueError when not finite) naming the first target that is not a finite
+    real number or a list of them: what eager and compiled training both refuse, up front.
+
+    >>> check_targets([1, 0.5, [2.0, -1.0]], "fit")
+    >>> check_targets([1, None], "fit")
+    Traceback (most recent call last):
+    ...
+    TypeError: fit: target y[1] must be a real number or a list of them, got NoneType None
+    """
+    stack = [(t, f"y[{i}]") for i, t in reversed(list(enumerate(y)))]
+    while stack:
+        target, where = stack.pop()
+        if isinstance(target, (list, tuple)) and target:
+            stack.extend((t, f"{where}[{j}]") for j, t in reversed(list(enumerate(target))))
+        elif isinstance(target, bool) or not isinstance(target, Real):  # NumPy's bool is no Real
+            raise TypeError(
+                f"{caller}: target {where} must be a real number or a list of them, got "
+                f"{type(target).__name__} {target!r:.80}"
+            )
+        elif not math.isfinite(target):
+            raise ValueError(f"{caller}: target {where} is {target!r}; it must be finite")
+
+
+def _measures_accuracy(y: Sequence[Any]) -> bool:
+    """Whether accuracy means something for these targets: every one a number (a class index or
+    a label), not a list (a regression on vectors)."""
+    return not any(isinstance(t, (list, tuple)) for t in y)
 
 
 def _is_correct(output: Any, target: Any) -> bool:
