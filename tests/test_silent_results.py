@@ -11,6 +11,10 @@ import numpy as np
 import pytest
 
 from autograd import Value, gradients, hessian
+from nn import MLP
+from nn.losses import mse
+from nn.optim import SGD, AdaGrad, Adam, RMSProp
+from nn.train import fit
 
 # --- == and != between a Value and a number ------------------------------------------------------
 NUMBERS = [0, 0.0, False, np.float64(0.0), np.int64(0)]
@@ -48,3 +52,56 @@ def test_second_derivatives_at_zero_take_the_branch_the_first_derivatives_take()
     x = Value(0.0)
     [slope] = gradients(x.sqrt(), [x], create_graph=True)
     assert slope.data == math.inf
+
+
+# --- an optimizer step that overflows -----------------------------------------------------------
+OPTIMIZERS = {
+    "SGD": lambda params: SGD(params, lr=1e308),
+    "SGD momentum": lambda params: SGD(params, lr=1e308, momentum=0.9, nesterov=True),
+    "Adam": lambda params: Adam(params, lr=1e307),  # 1e308 / (1 - beta1) would overflow itself
+    "AdaGrad": lambda params: AdaGrad(params, lr=1e308),
+    "RMSProp": lambda params: RMSProp(params, lr=1e308, alpha=0.0),
+}
+
+
+def test_sgd_refuses_to_step_a_weight_to_infinity_with_a_finite_gradient():
+    w = Value(1.0)
+    optimizer = SGD([w], lr=10.0)
+    w.grad = 1e308
+    with pytest.raises(ValueError, match=r"SGD\.step: parameter 0 would step from 1\.0 to -inf"):
+        optimizer.step()
+    assert w.data == 1.0 and optimizer.steps == 0
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+def test_every_optimizer_refuses_an_overflowing_update_and_changes_nothing(make):
+    fine, overflowing = Value(0.0), Value(-1.79e308)  # the first alone would step finitely
+    optimizer = make([fine, overflowing])
+    fine.grad, overflowing.grad = 1e-10, 1.0
+    before = optimizer.state_dict()
+    with pytest.raises(ValueError, match=r"parameter 1 would step from -1\.79e\+308 to -inf"):
+        optimizer.step()
+    assert (fine.data, overflowing.data) == (0.0, -1.79e308)
+    assert optimizer.state_dict() == before
+
+
+@pytest.mark.parametrize("make", [Adam, AdaGrad, RMSProp], ids=lambda cls: cls.__name__)
+def test_adaptive_optimizers_refuse_a_step_that_overflows_their_running_squares(make):
+    w = Value(1.0)
+    optimizer = make([w], lr=0.1)
+    w.grad = 1e200  # finite, but its square is not
+    before = optimizer.state_dict()
+    with pytest.raises(ValueError, match=r"parameter 0 would step from 1\.0 to .* running state"):
+        optimizer.step()
+    assert w.data == 1.0 and optimizer.state_dict() == before
+
+
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+def test_fit_refuses_an_overflowing_step_and_leaves_the_model_as_it_was(compile):
+    model = MLP(1, [2, 1], seed=0)
+    before = model.state_dict()
+    optimizer = SGD(model.parameters(), lr=1e306)
+    data = ([[0.5], [1e150]], [1.0, 1e150])
+    with pytest.raises(ValueError, match=r"SGD\.step: parameter \d+ would step from .* to -?inf"):
+        fit(model, mse, optimizer, data, epochs=1, progress=False, compile=compile)
+    assert model.state_dict() == before and optimizer.steps == 0
