@@ -5,13 +5,14 @@ sin of an infinity, gradcheck at a NaN point, a torch Softplus whose threshold n
 given a seed, and gradient clipping just either side of its threshold.
 """
 
+import json
 import math
 
 import numpy as np
 import pytest
 
 from autograd import Value, gradients, hessian
-from nn import MLP
+from nn import MLP, BatchNorm1d, Linear, Sequential
 from nn.losses import mse
 from nn.optim import SGD, AdaGrad, Adam, RMSProp
 from nn.train import fit
@@ -105,3 +106,32 @@ def test_fit_refuses_an_overflowing_step_and_leaves_the_model_as_it_was(compile)
     with pytest.raises(ValueError, match=r"SGD\.step: parameter \d+ would step from .* to -?inf"):
         fit(model, mse, optimizer, data, epochs=1, progress=False, compile=compile)
     assert model.state_dict() == before and optimizer.steps == 0
+
+
+# --- a negative running variance ----------------------------------------------------------------
+def test_load_state_dict_refuses_a_negative_running_var_naming_the_entry():
+    model = Sequential(Linear(2, 2), BatchNorm1d(2))
+    before = model.state_dict()
+    for bad in (-1e-5, -1.0):
+        with pytest.raises(ValueError, match=rf"1 negative .*'1\.running_var\.1': {bad!r}"):
+            model.load_state_dict(before | {"1.running_var.1": bad})
+        assert model.state_dict() == before
+    model.load_state_dict(before | {"1.running_var.1": 0.0})  # zero is a variance
+
+
+def test_load_refuses_a_file_with_a_negative_running_var(tmp_path):
+    path = tmp_path / "model.json"
+    Sequential(Linear(2, 2), BatchNorm1d(2)).save(path)
+    document = json.loads(path.read_text())
+    document["parameters"]["1.running_var.0"] = -2.0
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"load: .*1 negative .*'1\.running_var\.0': -2\.0"):
+        Sequential.load(path)
+
+
+@pytest.mark.parametrize("bad", [-1e-5, -1.0, math.nan])
+def test_eval_refuses_a_running_var_that_leaves_no_positive_denominator(bad):
+    norm = BatchNorm1d(2).eval()
+    norm.running_var[1] = bad
+    with pytest.raises(ValueError, match=r"running_var\[1\] is .*needs running_var \+ eps > 0"):
+        norm([1.0, 2.0])
