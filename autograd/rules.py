@@ -182,6 +182,20 @@ def _constant_to_power(x: float, c: float) -> float:
     return _power(c, x)
 
 
+def _sin(x: float) -> float:
+    try:
+        return math.sin(x)
+    except ValueError:
+        raise _domain_error("sin", x, "a finite number") from None
+
+
+def _cos(x: float) -> float:
+    try:
+        return math.cos(x)
+    except ValueError:
+        raise _domain_error("cos", x, "a finite number") from None
+
+
 def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
@@ -376,12 +390,12 @@ ERF = Rule(
     "erf", "erf", math.erf, lambda out, x: (_TWO_OVER_SQRT_PI * exp_of(-(x * x)),),
     array_forward=lambda np, x: np.erf(x),
 )  # fmt: skip
-SIN = Rule(  # d/dx sin x = cos x; math.sin(inf) is a domain error
-    "sin", "sin", math.sin, lambda out, x: (cos_of(x),), raises=True,
+SIN = Rule(  # d/dx sin x = cos x; sin(inf) is a domain error
+    "sin", "sin", _sin, lambda out, x: (cos_of(x),), raises=True,
     array_forward=lambda np, x: np.sin(x),
 )  # fmt: skip
 COS = Rule(  # d/dx cos x = -sin x
-    "cos", "cos", math.cos, lambda out, x: (-sin_of(x),), raises=True,
+    "cos", "cos", _cos, lambda out, x: (-sin_of(x),), raises=True,
     array_forward=lambda np, x: np.cos(x),
 )  # fmt: skip
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from autograd import Value, gradients, hessian
+from autograd import Value, gradcheck, gradgradcheck, gradients, hessian
 from nn import MLP, BatchNorm1d, Linear, Sequential
 from nn.losses import mse
 from nn.optim import SGD, AdaGrad, Adam, RMSProp
@@ -135,3 +135,34 @@ def test_eval_refuses_a_running_var_that_leaves_no_positive_denominator(bad):
     norm.running_var[1] = bad
     with pytest.raises(ValueError, match=r"running_var\[1\] is .*needs running_var \+ eps > 0"):
         norm([1.0, 2.0])
+
+
+# --- sin and cos of an infinity, gradcheck where nothing is finite ------------------------------
+@pytest.mark.parametrize("op", ["sin", "cos"])
+@pytest.mark.parametrize("x", [math.inf, -math.inf])
+def test_sin_and_cos_of_an_infinity_name_the_operation_and_the_value(op, x):
+    with pytest.raises(ValueError, match=rf"{op}: math domain error: {op}\({x!r}\) needs a finite"):
+        getattr(Value(x), op)()
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("point", [math.nan, math.inf, -math.inf])
+def test_gradcheck_refuses_a_point_that_is_not_finite(check, point):
+    name = check.__name__
+    with pytest.raises(ValueError, match=rf"^{name}: args\[1\] is {point!r}; .* finite points"):
+        check(lambda x, y: x * y, (1.0, point))
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck], ids=lambda f: f.__name__)
+def test_gradcheck_refuses_a_point_where_f_is_not_finite(check):
+    name = check.__name__
+    with pytest.raises(ValueError, match=rf"^{name}: f\(1\.0\) is nan; .* where f is finite"):
+        check(lambda x: x * math.nan, (1.0,))
+    with pytest.raises(ValueError, match=rf"^{name}: f\(1\.0\) is inf"):
+        check(lambda x: x * 1e200 * 1e200, (1.0,))
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck], ids=lambda f: f.__name__)
+def test_gradcheck_errors_name_the_check_not_the_transform_inside(check):
+    with pytest.raises(TypeError, match=rf"^{check.__name__}: f must return a single Value"):
+        check(lambda x: [x], (1.0,))
