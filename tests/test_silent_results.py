@@ -166,3 +166,26 @@ def test_gradcheck_refuses_a_point_where_f_is_not_finite(check):
 def test_gradcheck_errors_name_the_check_not_the_transform_inside(check):
     with pytest.raises(TypeError, match=rf"^{check.__name__}: f must return a single Value"):
         check(lambda x: [x], (1.0,))
+
+
+# --- Softplus thresholds from torch ------------------------------------------------------------
+def test_from_torch_refuses_a_softplus_threshold_nn_does_not_have():
+    torch = pytest.importorskip("torch")
+    from nn import from_torch
+
+    theirs = torch.nn.Softplus(threshold=1.0)
+    assert theirs(torch.tensor([1.5], dtype=torch.float64)).item() == 1.5  # x itself above 1
+    with pytest.raises(ValueError, match=r"model \(Softplus\): threshold=1\.0 has no counterpart"):
+        from_torch(theirs)
+
+
+@pytest.mark.parametrize("threshold", [20.0, 40.0])
+def test_from_torch_takes_softplus_thresholds_where_torch_agrees_with_nn(threshold):
+    torch = pytest.importorskip("torch")
+    from nn import from_torch
+
+    theirs = torch.nn.Softplus(threshold=threshold)
+    ours = from_torch(theirs)
+    xs = [-3.0, 0.0, 1.5, 19.0, 20.5, 39.0, 40.5]
+    expected = theirs(torch.tensor(xs, dtype=torch.float64)).tolist()
+    assert [y.data for y in ours(xs)] == pytest.approx(expected, abs=2.1e-9, rel=0)
