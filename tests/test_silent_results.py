@@ -7,12 +7,13 @@ given a seed, and gradient clipping just either side of its threshold.
 
 import json
 import math
+import random
 
 import numpy as np
 import pytest
 
 from autograd import Value, gradcheck, gradgradcheck, gradients, hessian
-from nn import MLP, BatchNorm1d, Linear, Sequential
+from nn import MLP, BatchNorm1d, Layer, Linear, Neuron, Sequential
 from nn.losses import mse
 from nn.optim import SGD, AdaGrad, Adam, RMSProp
 from nn.train import fit
@@ -189,3 +190,23 @@ def test_from_torch_takes_softplus_thresholds_where_torch_agrees_with_nn(thresho
     xs = [-3.0, 0.0, 1.5, 19.0, 20.5, 39.0, 40.5]
     expected = theirs(torch.tensor(xs, dtype=torch.float64)).tolist()
     assert [y.data for y in ours(xs)] == pytest.approx(expected, abs=2.1e-9, rel=0)
+
+
+# --- Layer and Neuron take seed= as MLP does ---------------------------------------------------
+def test_layer_and_neuron_take_a_seed_as_mlp_does():
+    assert Layer(3, 2, seed=0).state_dict() == Layer(3, 2, seed=0).state_dict()
+    assert Layer(3, 2, seed=0).state_dict() != Layer(3, 2, seed=1).state_dict()
+    first_layer = MLP(3, [2, 1], seed=0).layers[0]
+    assert Layer(3, 2, seed=0).state_dict() == first_layer.state_dict()
+    assert Neuron(3, seed=5).state_dict() == Neuron(3, seed=5).state_dict()
+    with pytest.raises(TypeError, match="give seed or rng, not both"):
+        Layer(3, 2, seed=0, rng=random.Random(0))
+    with pytest.raises(TypeError, match="seed must be an int or None"):
+        Neuron(3, seed=0.5)
+
+
+def test_a_seeded_layer_saves_and_loads_as_any_layer(tmp_path):
+    layer = Layer(3, 2, seed=0, activation="tanh")
+    layer.save(tmp_path / "layer.json")
+    assert "seed" not in json.loads((tmp_path / "layer.json").read_text())["config"]
+    assert Layer.load(tmp_path / "layer.json").state_dict() == layer.state_dict()
