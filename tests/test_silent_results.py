@@ -15,7 +15,7 @@ import pytest
 from autograd import Value, gradcheck, gradgradcheck, gradients, hessian
 from nn import MLP, BatchNorm1d, Layer, Linear, Neuron, Sequential
 from nn.losses import mse
-from nn.optim import SGD, AdaGrad, Adam, RMSProp
+from nn.optim import SGD, AdaGrad, Adam, RMSProp, clip_grad_norm
 from nn.train import fit
 
 # --- == and != between a Value and a number ------------------------------------------------------
@@ -210,3 +210,22 @@ def test_a_seeded_layer_saves_and_loads_as_any_layer(tmp_path):
     layer.save(tmp_path / "layer.json")
     assert "seed" not in json.loads((tmp_path / "layer.json").read_text())["config"]
     assert Layer.load(tmp_path / "layer.json").state_dict() == layer.state_dict()
+
+
+# --- clip_grad_norm either side of max_norm -----------------------------------------------------
+@pytest.mark.parametrize("max_norm", [1.0, 2.5])
+def test_clip_grad_norm_just_above_max_norm_clips_to_max_norm(max_norm):
+    a, b = Value(0.0), Value(0.0)
+    a.grad, b.grad = 0.6 * 1.0001 * max_norm, 0.8 * 1.0001 * max_norm
+    clip_grad_norm([a, b], max_norm)
+    assert math.hypot(a.grad, b.grad) == pytest.approx(max_norm, rel=2e-6)
+    assert a.grad / b.grad == pytest.approx(0.75, rel=1e-15)
+
+
+@pytest.mark.parametrize("max_norm", [1.0, 2.5])
+def test_clip_grad_norm_just_below_max_norm_leaves_gradients_unchanged(max_norm):
+    a, b = Value(0.0), Value(0.0)
+    grads = a.grad, b.grad = 0.6 * 0.9999 * max_norm, 0.8 * 0.9999 * max_norm
+    norm = clip_grad_norm([a, b], max_norm)
+    assert (a.grad, b.grad) == grads
+    assert norm == pytest.approx(0.9999 * max_norm, rel=1e-15)
