@@ -248,14 +248,19 @@ def hessian(f: Callable[..., Value], argnums: Argnums = None) -> Callable[..., l
     >>> hessian(lambda x, y: x * x * y)(3.0, 2.0)
     [[4.0, 6.0], [6.0, 0.0]]
     """
-    check_callable(f, "hessian")
+    return _hessian(f, argnums, "hessian")
+
+
+def _hessian(f: Callable[..., Value], argnums: Argnums, caller: str) -> Callable[..., list]:
+    """`hessian`, its errors prefixed with `caller` (gradgradcheck's own name)."""
+    check_callable(f, caller)
 
     @recording()
     def hessian_at(*args: Any, **kwargs: Any) -> list:
-        nodes, nested = _inputs(args, "hessian")
-        positions, _ = _positions(argnums, len(nodes), "hessian")
+        nodes, nested = _inputs(args, caller)
+        positions, _ = _positions(argnums, len(nodes), caller)
         chosen = [nodes[p] for p in positions]
-        out = _scalar_output(_call(f, nodes, kwargs), "hessian")
+        out = _scalar_output(_call(f, nodes, kwargs), caller)
         first = gradients(out, chosen, create_graph=True)
         return [gradients(g, chosen, create_graph=nested) for g in first]
 
@@ -347,7 +352,20 @@ def _point(args: Any, caller: str) -> list[float]:
     for i, number in enumerate(numbers):
         if isinstance(number, Value):
             raise TypeError(f"{caller}: args[{i}] must be a real number, got {number!r}")
+        if not math.isfinite(number):
+            raise ValueError(
+                f"{caller}: args[{i}] is {number!r}; derivatives are checked at finite points"
+            )
     return [float(a) for a in numbers]
+
+
+def _finite_value(value: float, args: list[float], caller: str) -> None:
+    """Refuse a point where f itself is NaN or infinite: no difference quotient means anything."""
+    if not math.isfinite(value):
+        raise ValueError(
+            f"{caller}: f({', '.join(map(repr, args))}) is {value!r}; derivatives are checked "
+            "where f is finite"
+        )
 
 
 def gradcheck(
@@ -368,7 +386,8 @@ def gradcheck(
     check_callable(f, "gradcheck")
     args = _point(args, "gradcheck")
     _tolerances("gradcheck", eps=eps, atol=atol, rtol=rtol)
-    analytic = grad(f, argnums=tuple(range(len(args))))(*args)
+    value, analytic = _transform(f, tuple(range(len(args))), False, "gradcheck")(*args)
+    _finite_value(value, args, "gradcheck")
     entries = [
         (f"d f / d argument {i}", analytic[i], _central_difference(_value_at(f), args, i, eps))
         for i in range(len(args))
@@ -392,11 +411,12 @@ def gradgradcheck(
     check_callable(f, "gradgradcheck")
     args = _point(args, "gradgradcheck")
     _tolerances("gradgradcheck", eps=eps, atol=atol, rtol=rtol)
-    exact = hessian(f)(*args)
-    gradient = grad(f, argnums=tuple(range(len(args))))
+    value_and_gradient = _transform(f, tuple(range(len(args))), False, "gradgradcheck")
+    _finite_value(value_and_gradient(*args)[0], args, "gradgradcheck")
+    exact = _hessian(f, None, "gradgradcheck")(*args)
     entries = []
     for i in range(len(args)):
-        numeric_row = _central_difference(lambda a: list(gradient(*a)), args, i, eps)
+        numeric_row = _central_difference(lambda a: list(value_and_gradient(*a)[1]), args, i, eps)
         entries += [
             (f"d2 f / d argument {i} d argument {j}", exact[i][j], numeric)
             for j, numeric in enumerate(numeric_row)

@@ -183,6 +183,20 @@ def _constant_to_power(x: float, c: float) -> float:
     return _power(c, x)
 
 
+def _sin(x: float) -> float:
+    try:
+        return math.sin(x)
+    except ValueError:
+        raise _domain_error("sin", x, "a finite number") from None
+
+
+def _cos(x: float) -> float:
+    try:
+        return math.cos(x)
+    except ValueError:
+        raise _domain_error("cos", x, "a finite number") from None
+
+
 def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
@@ -195,12 +209,18 @@ def _gelu(x: float) -> float:
     return x * _normal_cdf(x)
 
 
+def _number(x: Any) -> Any:
+    """What a derivative's branch compares: a Value's data (a Value refuses to equal a number),
+    else x itself, a float or a formula of autograd.formulas (which compares its own value)."""
+    return x if type(x) is float else getattr(x, "data", x)
+
+
 def _power_slope(out, x, n):
     # d/dx x**n = n * x**(n-1), and 0 for n = 0 even at x = 0, where x**(n-1) is undefined;
     # the one-sided slope is +inf at x = 0 when 0 < n < 1
     if n == 0:
         return (0.0,)
-    if x == 0 and 0.0 < n < 1.0:
+    if 0.0 < n < 1.0 and _number(x) == 0:
         return (math.inf,)
     return (n * x ** (n - 1),)
 
@@ -213,7 +233,7 @@ def _power_slope_array(np, out, x, n):
 
 def _sqrt_slope(out, x):
     # d/dx sqrt(x) = 1 / (2 sqrt(x)); the one-sided slope is +inf at x = 0
-    if out == 0:
+    if _number(out) == 0:
         return (math.inf,)
     return (0.5 / out,)
 
@@ -221,7 +241,7 @@ def _sqrt_slope(out, x):
 def _pow_of_values_slopes(out, x, y):
     # d/dx x**y = y * x**(y-1);  d/dy x**y = x**y * log(x), which tends to 0 as x -> 0 for y > 0
     d_base = _power_slope(out, x, y)[0] if isinstance(y, (int, float)) else y * x ** (y - 1)
-    d_exponent = 0.0 if x == 0 else out * log_of(x)
+    d_exponent = 0.0 if _number(x) == 0 else out * log_of(x)
     return (d_base, d_exponent)
 
 
@@ -371,12 +391,12 @@ ERF = Rule(
     "erf", "erf", math.erf, lambda out, x: (_TWO_OVER_SQRT_PI * exp_of(-(x * x)),),
     array_forward=lambda np, x: np.erf(x),
 )  # fmt: skip
-SIN = Rule(  # d/dx sin x = cos x; math.sin(inf) is a domain error
-    "sin", "sin", math.sin, lambda out, x: (cos_of(x),), raises=True,
+SIN = Rule(  # d/dx sin x = cos x; sin(inf) is a domain error
+    "sin", "sin", _sin, lambda out, x: (cos_of(x),), raises=True,
     array_forward=lambda np, x: np.sin(x),
 )  # fmt: skip
 COS = Rule(  # d/dx cos x = -sin x
-    "cos", "cos", math.cos, lambda out, x: (-sin_of(x),), raises=True,
+    "cos", "cos", _cos, lambda out, x: (-sin_of(x),), raises=True,
     array_forward=lambda np, x: np.cos(x),
 )  # fmt: skip
 

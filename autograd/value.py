@@ -123,6 +123,21 @@ class Value:
         return format(self.data, spec) if spec else repr(self)
 
     # Equality and hashing stay by identity (nodes go in sets and dicts); ordering compares data.
+    # A Value compared with a number raises: `Value(0.0) == 0` by identity would be a silent False.
+    def __eq__(self, other: object) -> bool:
+        if type(other) is Value:
+            return self is other
+        if isinstance(other, Real):
+            raise _compared_with_number("==", self, other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is Value:
+            return self is not other
+        if isinstance(other, Real):
+            raise _compared_with_number("!=", self, other)
+        return NotImplemented
+
     def __lt__(self, other: Value | Number) -> bool:
         result = self.data < _data_of(other)
         if _decision_hook is not None:
@@ -298,6 +313,13 @@ def _data_of(other: Value | Number) -> float:
     if c is None:
         raise TypeError(f"cannot compare a Value with {type(other).__name__} {other!r}")
     return c
+
+
+def _compared_with_number(op: str, node: Value, other: Any) -> TypeError:
+    return TypeError(
+        f"{node!r} {op} {other!r}: a Value equals only itself (nodes go in sets and dicts), "
+        f"so this would always be {op == '!='}; compare the numbers instead: x.data {op} {other!r}"
+    )
 
 
 def _number_or_none(c: Any) -> float | None:

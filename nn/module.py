@@ -43,6 +43,8 @@ class Module:
     # Attributes holding buffers: state that is saved but not trained (BatchNorm1d's running
     # statistics), each a number or a list of numbers.
     buffer_keys: ClassVar[tuple[str, ...]] = ()
+    # Those of the buffers that must not be negative (a variance): load_state_dict refuses it.
+    nonnegative_buffer_keys: ClassVar[tuple[str, ...]] = ()
     training: bool = True  # set on the instance by train() and eval()
     _scope_name: str | None = None  # the name graph drawings give it (None: its class name),
     # read at the first call, when the module makes the `graph_scope` it enters on every call
@@ -223,8 +225,9 @@ class Module:
         """Set every parameter and buffer from `state`, which must name each once with a number.
 
         Everything is checked before anything is assigned: on a ValueError that says what
-        differs (missing and unexpected names, values that are not finite real numbers, or not
-        whole numbers for a count such as `num_batches_tracked`), the model is left as it was.
+        differs (missing and unexpected names, values that are not finite real numbers, not
+        whole numbers for a count such as `num_batches_tracked`, or negative for a variance such
+        as `running_var`), the model is left as it was.
         Gradients are not touched.
 
         >>> from nn import Neuron
@@ -262,6 +265,21 @@ class Module:
         ]
         if fractional:
             problems.append(f"{len(fractional)} not counts ({few(fractional, quote=False)})")
+        floored = tuple(
+            prefix + key
+            for prefix, module in self._named_modules("", set())
+            for key in module.nonnegative_buffer_keys
+        )
+        negative = [
+            f"{name!r}: {state[name]!r}"
+            for name in slots
+            if name in state and _is_finite_real(state[name]) and state[name] < 0
+            and (name in floored or name.rpartition(".")[0] in floored)
+        ]  # fmt: skip
+        if negative:
+            problems.append(
+                f"{len(negative)} negative where a variance is ({few(negative, quote=False)})"
+            )
         if problems:
             raise ValueError(
                 f"load_state_dict: the state does not match {type(self).__name__}: "

@@ -81,13 +81,15 @@ def from_torch(torch_module: Any) -> Module:
     """The nn module with the same architecture, weights, buffers and modes as `torch_module`.
 
     The way back from `to_torch`, and the way in for a PyTorch model built from the layers nn
-    has: torch.nn's Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus (beta 1),
-    SiLU, GELU (exact), Identity, Dropout, BatchNorm1d (with running statistics), Embedding,
-    RNNCell, LSTMCell, GRUCell, RNN, LSTM and GRU (one direction, sequence first, no dropout
-    between layers, no projections), and the twins in `nn.interop.torch_modules`. Anything else is
-    refused, naming it and where it sits (`model.3`): a TypeError for a module nn does not have,
-    a ValueError for a setting it does not have. Tensors on any device and of any floating
-    dtype are read as Python floats; the global `random` stream is left as it was.
+    has: torch.nn's Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus (beta 1,
+    threshold 20 or more), SiLU, GELU (exact), Identity, Dropout, BatchNorm1d (with running
+    statistics), Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM and GRU (one direction,
+    sequence first, no dropout between layers, no projections), and the twins in
+    `nn.interop.torch_modules`. Anything else is refused, naming it and where it sits
+    (`model.3`): a TypeError for a module nn does not have, a ValueError for a setting it does
+    not have.
+    Tensors on any device and of any floating dtype are read as Python floats; the global
+    `random` stream is left as it was.
 
     >>> import torch
     >>> from nn import from_torch

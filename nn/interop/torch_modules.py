@@ -24,6 +24,10 @@ from nn.layers.mlp import _activation_function, _activations_per_layer, _sizes
 # torch.nn.Softplus returns x itself above `threshold`; nn computes softplus exactly everywhere.
 # At 40 the two differ by at most e**-40 (4e-18), below a float64 rounding of anything near 40.
 SOFTPLUS_THRESHOLD = 40.0
+# from_torch takes a torch Softplus whose threshold is at least torch's default, 20: just above
+# it the two differ by log(1 + e**-20) = 2.1e-9 at most. Below it they differ by more (0.31 at
+# threshold 1), and nn's Softplus has no threshold: refused.
+SOFTPLUS_LOWEST_THRESHOLD = 20.0
 
 # The torch module for each activation name of `nn.ACTIVATIONS` ("linear" has none).
 TORCH_ACTIVATIONS: dict[str, Callable[[], torch.nn.Module]] = {

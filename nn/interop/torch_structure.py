@@ -9,6 +9,7 @@ device (no memory, no random initialisation) for `to_torch` to fill with nn's nu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
@@ -110,7 +111,17 @@ def _build(ours: type[Module], twin: Any, torch_modules: Any) -> Module:
     if ours is LeakyReLU:
         return LeakyReLU(twin.negative_slope)
     if ours is Softplus:
-        _require(twin, "beta", 1.0)  # any threshold: see torch_modules.SOFTPLUS_THRESHOLD
+        _require(twin, "beta", 1.0)
+        lowest = torch_modules.SOFTPLUS_LOWEST_THRESHOLD
+        threshold = float(twin.threshold)
+        if not threshold >= lowest:
+            gap = max(-threshold, 0.0) + math.log1p(math.exp(-abs(threshold)))  # softplus(t) - t
+            raise ValueError(
+                f"threshold={threshold!r} has no counterpart in nn: torch's Softplus returns x "
+                f"above its threshold, nn's computes log(1 + e**x) everywhere, {gap:.3g} more "
+                f"just above {threshold!r}; nn supports threshold >= {lowest:g} (torch's "
+                "default), where the two differ by 2.1e-09 at most"
+            )
         return Softplus()
     if ours is GELU:
         _require(twin, "approximate", "none")

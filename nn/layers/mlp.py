@@ -7,7 +7,6 @@ use ReLU and the last layer is linear.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,7 +38,7 @@ class Neuron(Module):
     `nonlin` is micrograd's switch (True: ReLU, False: linear); `activation`, when given,
     names the activation instead (see `ACTIVATIONS`). `init` names the weight initialisation
     (see `nn.init`), drawn from `rng` (the `random` module when None) for a layer of `fan_out`
-    neurons.
+    neurons; `seed`, as MLP's, draws them from `random.Random(seed)` instead.
 
     >>> neuron = Neuron(2, activation="tanh")
     >>> neuron
@@ -60,6 +59,7 @@ class Neuron(Module):
         init: str = "uniform",
         rng: RandomSource | None = None,
         fan_out: int = 1,
+        seed: int | None = None,
     ) -> None:
         self.nin = positive_size("nin", nin)
         if activation is None:
@@ -68,7 +68,7 @@ class Neuron(Module):
         self.activation = activation
         self.init = init
         draw = initializer(init)
-        weights = draw(self.nin, positive_size("fan_out", fan_out), random if rng is None else rng)
+        weights = draw(self.nin, positive_size("fan_out", fan_out), _source(rng, seed, "Neuron"))
         self.w = [Value(weight) for weight in weights]
         self.b = Value(0.0)
 
@@ -91,19 +91,23 @@ class Layer(Module):
     """`nout` neurons reading the same `nin` inputs; `kwargs` go to each `Neuron`.
 
     Calling it returns a list of `nout` Values, or one Value when `nout` is 1 (as micrograd).
+    `seed`, as MLP's, draws the weights of all its neurons from one `random.Random(seed)`.
 
-    >>> layer = Layer(2, 3, activation="relu")
+    >>> layer = Layer(2, 3, activation="relu", seed=0)
     >>> layer
     Layer(2, 3, activation='relu')
     >>> len(layer([1.0, -1.0]))
     3
+    >>> layer.state_dict() == Layer(2, 3, activation="relu", seed=0).state_dict()
+    True
     """
 
     config_keys = ("nin", "nout", "activation", "init")
 
-    def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
+    def __init__(self, nin: int, nout: int, *, seed: int | None = None, **kwargs: Any) -> None:
         self.nin = positive_size("nin", nin)
         self.nout = positive_size("nout", nout)
+        kwargs["rng"] = _source(kwargs.get("rng"), seed, "Layer")
         self.neurons = [Neuron(self.nin, fan_out=self.nout, **kwargs) for _ in range(self.nout)]
         for j, neuron in enumerate(self.neurons):
             neuron._scope_name = f"neuron {j}"
@@ -220,6 +224,13 @@ def _activations_per_layer(activation: Any, layers: int) -> list[str]:
             f"activation lists {len(activation)} names for {layers} layers: {activation!r}"
         )
     return list(activation)
+
+
+def _source(rng: RandomSource | None, seed: Any, caller: str) -> RandomSource:
+    """Where weights are drawn from: `rng`, else `random.Random(seed)`, else the global stream."""
+    if rng is not None and seed is not None:
+        raise TypeError(f"{caller}: give seed or rng, not both")
+    return random_source_for(seed) if rng is None else rng
 
 
 def _init_text(init: str) -> str:

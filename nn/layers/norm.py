@@ -50,6 +50,7 @@ class BatchNorm1d(Module):
 
     config_keys = ("num_features", "eps", "momentum", "affine")
     buffer_keys = ("running_mean", "running_var", "num_batches_tracked")
+    nonnegative_buffer_keys = ("running_var",)
 
     def __init__(
         self,
@@ -144,6 +145,12 @@ class BatchNorm1d(Module):
 
     def _running_normalisers(self) -> list[float]:
         """The running means, then 1 / sqrt(running variance + eps), per feature."""
+        for j, var in enumerate(self.running_var):
+            if not var + self.eps > 0.0:
+                raise ValueError(
+                    f"{self!r}: running_var[{j}] is {var!r}; eval mode divides by "
+                    f"sqrt(running_var + eps), which needs running_var + eps > 0 (eps {self.eps})"
+                )
         scales = [1.0 / math.sqrt(var + self.eps) for var in self.running_var]
         return [*self.running_mean, *scales]
 

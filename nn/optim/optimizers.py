@@ -8,7 +8,8 @@ first: the gradient of an L2 penalty (wd / 2) * sum w**2.
 
 A step reads `p.grad` (a float, or a `Value` after `backward(create_graph=True)`: its float is
 used). A NaN or infinite gradient raises ValueError naming the parameter before any parameter is
-changed: PyTorch would carry the NaN into the weights, where it is harder to trace.
+changed: PyTorch would carry the NaN into the weights, where it is harder to trace. So does a
+finite gradient whose update overflows (1e308 times a learning rate of 10): the step is undone.
 Hyper-parameters are checked a little more strictly than PyTorch checks them: momentum, RMSProp's
 alpha and Adam's betas in [0, 1), eps > 0, and a cosine schedule's eta_min no larger than lr.
 
@@ -106,6 +107,17 @@ def _gradients(params: list[Value], caller: str) -> list[float]:
     return grads
 
 
+def _overflowed(caller: str, i: int, old: float, new: float, state: dict) -> ValueError:
+    """The error of a step that would make parameter i (`old` -> `new`) or its running `state`
+    (by name) NaN or infinite, as `Optimizer.step` and compiled training raise it."""
+    bad = [f"{key} {value!r}" for key, value in state.items() if not math.isfinite(value)]
+    what = f"{new!r}" if not bad else f"{new!r} with running state {', '.join(bad)}"
+    return ValueError(
+        f"{caller}: parameter {i} would step from {old!r} to {what}; the update overflowed "
+        "(try a smaller learning rate, or clip_grad_norm); nothing was changed"
+    )
+
+
 class Optimizer:
     """The parameters, the learning rate `lr`, weight decay; subclasses give the update rule.
 
@@ -135,13 +147,30 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Update every parameter's `.data` from its gradient by the update rule."""
-        grads = _gradients(self.params, f"{type(self).__name__}.step")
+        """Update every parameter's `.data` from its gradient by the update rule.
+
+        A step that would take a parameter, or its running state, to NaN or an infinity (a
+        finite gradient times a large learning rate can overflow) raises ValueError and changes
+        nothing: not the parameters, not the running state, not the step count.
+        """
+        caller = f"{type(self).__name__}.step"
+        grads = _gradients(self.params, caller)
+        saved = {key: list(getattr(self, name)) for key, name in self._buffers.items()}
         self.steps += 1
+        new = []
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if self.weight_decay:
                 g += self.weight_decay * p.data
-            p.data -= self._update(i, g)
+            new.append(p.data - self._update(i, g))
+        for i, (p, w) in enumerate(zip(self.params, new)):
+            state = {key: getattr(self, name)[i] for key, name in self._buffers.items()}
+            if not math.isfinite(w) or not all(map(math.isfinite, state.values())):
+                self.steps -= 1
+                for key, name in self._buffers.items():
+                    setattr(self, name, saved[key])
+                raise _overflowed(caller, i, p.data, w, state)
+        for p, w in zip(self.params, new):
+            p.data = w
 
     def _update(self, i: int, g: float) -> float:
         """The amount to subtract from parameter i, given its gradient g (decay included)."""

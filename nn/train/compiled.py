@@ -315,10 +315,28 @@ class CompiledTraining:
                 f"{float(g[bad[0]])!r}; the loss or its gradient overflowed (try a smaller "
                 "learning rate, or clip_grad_norm)"
             )
+        saved = {key: getattr(optimizer, name).copy() for key, name in optimizer._buffers.items()}
         optimizer.steps += 1
         if optimizer.weight_decay:
             g = g + optimizer.weight_decay * store.data[:n]
-        store.data[:n] -= optimizer._update(slice(None), g)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, as floats overflow
+            new = store.data[:n] - optimizer._update(slice(None), g)
+        finite = np.isfinite(new)
+        for name in optimizer._buffers.values():
+            finite &= np.isfinite(getattr(optimizer, name))
+        if not finite.all():  # as Optimizer.step: refused, and undone
+            from nn.optim.optimizers import _overflowed
+
+            i = int(np.flatnonzero(~finite)[0])
+            optimizer.steps -= 1
+            state = {
+                key: float(getattr(optimizer, name)[i]) for key, name in optimizer._buffers.items()
+            }
+            for key, name in optimizer._buffers.items():
+                setattr(optimizer, name, saved[key])
+            step = f"{type(optimizer).__name__}.step"
+            raise _overflowed(step, i, float(store.data[i]), float(new[i]), state)
+        store.data[:n] = new
 
 
 def evaluate_compiled(
