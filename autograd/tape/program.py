@@ -124,6 +124,24 @@ def _differ(what: str, node: Value) -> TraceError:
     )
 
 
+def flipped_decision(first: Run, second: Run) -> TraceError | None:
+    """The error naming the first comparison that came out differently in the two runs, if one
+    did: the example lies on its boundary (``if x > 0`` traced at 0.0), where the probe's small
+    move took the other branch, and the graphs then differ for that reason alone."""
+    for d1, d2 in zip(first.decisions, second.decisions):
+        if d1.op == d2.op and d1.op not in ("float", "item") and d1.result != d2.result:
+            other = d1.other.data if isinstance(d1.other, Value) else d1.other
+            return TraceError(
+                f"trace: the decision {d1.op!r} at {d1.where} was {d1.result} at the example "
+                f"but {d2.result} at a nearby point (the Value is {d1.node.data!r}, compared "
+                f"with {other!r}): the example lies on the decision's boundary, where a small "
+                "move takes the other branch. Trace f at an example clearly on one side of it "
+                "(the tape then guards that side), or write the choice as a node (relu, abs, "
+                "max_values)"
+            )
+    return None
+
+
 def pair(first: Run, second: Run, shapes: list[int | None]) -> Program:
     """Walk the two runs' graphs side by side into one `Program`, or raise `TraceError`."""
     if len(first.outputs) != len(second.outputs):

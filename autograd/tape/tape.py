@@ -13,7 +13,6 @@ arrays moved there (`autograd.tape_steps.on_backend`), run through that backend
 
 from __future__ import annotations
 
-import math
 import operator
 import sys
 import threading
@@ -30,6 +29,12 @@ from autograd.tape.steps import on_backend
 from autograd.value import Value
 
 COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+NOT_DIFFERENTIABLE = (
+    "{caller}: a tensor argument requires grad (in PyTorch's grad mode), but the gradients a "
+    "tape gives are not differentiable by PyTorch, so they would drop out of its graph. In a "
+    "PyTorch program call tape(X) and let PyTorch's backward() take the gradient (the tape joins "
+    "its graph); for the tape's own gradients pass X.detach(), or call under torch.no_grad()"
+)
 
 
 class Cotangent(NamedTuple):
@@ -46,8 +51,10 @@ class Tape:
 
     - `tape(*args)`: numbers (or lists of numbers) in, floats out; or NumPy arrays with the batch
       on axis 0 (shape (B,) in place of a number, (B, n) of a list of n), arrays out: (B,) for a
-      Value, (B, m) for a list of m Values; or PyTorch tensors of those shapes (float64 or
-      float32, all on one device), tensors out on that device in that dtype.
+      Value, (B, m) for a list of m Values, in float64 or the arguments' narrower float (float32
+      in, float32 out); or PyTorch tensors of those shapes (float64 or float32, all on one
+      device), tensors out on that device in that dtype. Tensors that require grad make the call
+      one operation of PyTorch's autograd, whose backward is the tape's pullback.
     - `tape.value_and_grad(*args, accumulate=None)`: the value and d(result)/d(argument) for each
       argument (per example in batch mode). `accumulate="sum"` or `"mean"` also adds the
       parameters' gradients, summed or averaged over the batch, into their `.grad`.
@@ -56,7 +63,9 @@ class Tape:
     - `tape.parameters`: the Values `f` used without taking them as arguments (a model's weights),
       read afresh at every call, so an optimizer step needs no new trace; `params=` passes their
       values as an array instead (but for the Values of `autograd.fresh_numbers`, which are
-      always read from their state). `tape.levels`: the compiled steps; `tape.draw()` draws them.
+      always read from their state). A parameter that is not a leaf (`u = w * 3`, closed over
+      by f) passes its accumulated gradient on through its own graph, as `backward()` would.
+      `tape.levels`: the compiled steps; `tape.draw()` draws them.
 
     >>> from autograd import Value, trace
     >>> w = Value(3.0)
@@ -73,6 +82,7 @@ class Tape:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.parameters: list[Value] = list(program.parameters)
+        self._non_leaves = any(p._op is not None for p in self.parameters)
         self._local = threading.local()
         build = compile_program(program)
         self.levels: list[Level] = build.levels
@@ -106,10 +116,12 @@ class Tape:
     # --- calls ------------------------------------------------------------------------------------
     def __call__(self, *args: Any, params: np.ndarray | None = None) -> Any:
         """The outputs for `args` (see the class docstring for the forms)."""
-        columns, batch, batched, backend = self._arguments(args, "tape")
+        columns, batch, batched, backend, dtype = self._arguments(args, "tape")
+        if backend is not NUMPY and backend.records(args, params):
+            return self._in_torch_graph(args, params, backend)
         parameters = self._parameter_values(params)
         tables, _ = self._forward(columns, batch, batched, parameters, False, backend)
-        return self._read_outputs(tables, batch, batched, backend)
+        return self._read_outputs(tables, batch, batched, backend, dtype)
 
     def value_and_grad(
         self, *args: Any, accumulate: str | None = None, params: np.ndarray | None = None
@@ -127,15 +139,21 @@ class Tape:
             raise ValueError(
                 f"Tape.value_and_grad: accumulate must be 'sum', 'mean' or None, got {accumulate!r}"
             )
-        columns, batch, batched, backend = self._arguments(args, "Tape.value_and_grad")
+        columns, batch, batched, backend, dtype = self._arguments(args, "Tape.value_and_grad")
+        if backend is not NUMPY and backend.records(args, params):
+            raise RuntimeError(NOT_DIFFERENTIABLE.format(caller="Tape.value_and_grad"))
         if accumulate == "mean" and batch == 0:
             raise ValueError("Tape.value_and_grad: accumulate='mean' over an empty batch")
-        outputs, pullback = self._vjp(columns, batch, batched, params, backend)
+        outputs, pullback = self._vjp(columns, batch, batched, params, backend, dtype)
         found = pullback(np.ones(batch) if batched else 1.0)
         if accumulate is not None:
             scale = 1.0 / batch if accumulate == "mean" else 1.0
-            for parameter, g in zip(self.parameters, (found.parameters * scale).tolist()):
-                parameter.grad += g
+            gradients = (found.parameters * scale).tolist()
+            if self._non_leaves:  # Values computed before tracing: on through their graphs
+                _accumulate(self.parameters, gradients)
+            else:
+                for parameter, g in zip(self.parameters, gradients):
+                    parameter.grad += g
         return outputs, found.arguments
 
     def vjp(self, *args: Any, params: np.ndarray | None = None) -> tuple[Any, Any]:
@@ -151,46 +169,83 @@ class Tape:
         >>> outputs, pullback([1.0, 0.0]).arguments, pullback([0.0, 1.0]).arguments
         ([4.0, 6.0], (4.0,), (3.0,))
         """
-        columns, batch, batched, backend = self._arguments(args, "Tape.vjp")
-        return self._vjp(columns, batch, batched, params, backend)
+        columns, batch, batched, backend, dtype = self._arguments(args, "Tape.vjp")
+        if backend is not NUMPY and backend.records(args, params):
+            raise RuntimeError(NOT_DIFFERENTIABLE.format(caller="Tape.vjp"))
+        return self._vjp(columns, batch, batched, params, backend, dtype)
 
     # --- the work ---------------------------------------------------------------------------------
-    def _vjp(self, columns, batch, batched, params, backend) -> tuple[Any, Any]:
+    def _vjp(self, columns, batch, batched, params, backend, dtype) -> tuple[Any, Any]:
         parameters = self._parameter_values(params)
         tables, saved = self._forward(columns, batch, batched, parameters, True, backend)
-        outputs = self._read_outputs(tables, batch, batched, backend)
+        outputs = self._read_outputs(tables, batch, batched, backend, dtype)
         m = len(self._outputs)
+        if batched:
+            expected = (batch,) if self.program.single else (batch, m)
+        else:
+            expected = () if self.program.single else (m,)
         buffers = self._local.buffers
         generation, thread = buffers[1], threading.get_ident()
 
         def pullback(cotangents: Any, arguments: bool = True) -> Cotangent:
-            if threading.get_ident() != thread:
-                raise RuntimeError(
-                    "pullback: a tape keeps its tables per thread, and this pullback's are "
-                    "another thread's; call it in the thread that called tape.vjp"
-                )
-            if buffers[1] != generation or self._local.buffers is not buffers:
-                raise RuntimeError(
-                    "pullback: the tape has been called again since this pullback's vjp, and its "
-                    "tables now hold that call's numbers; call tape.vjp again"
-                )
+            stale = self._stale(buffers, generation, thread)
+            if stale is not None:
+                raise RuntimeError(stale)
             seeds = backend.asarray(cotangents)
-            if math.prod(seeds.shape) != m * batch:
-                form = f"({batch},)" if self.program.single else f"({batch}, {m})"
-                form = form if batched else ("a number" if self.program.single else f"{m} numbers")
+            if tuple(seeds.shape) != expected:
+                form = "a number" if self.program.single else f"a list of {m} numbers"
+                form = f"shape {expected}" if batched else f"{form} (shape {expected})"
                 raise ValueError(
-                    f"pullback: cotangents must be {form}, like the outputs; got "
+                    f"pullback: cotangents must have {form}, like the outputs; got shape "
                     f"{tuple(seeds.shape)}"
                 )
             seeds = seeds.reshape(batch, m).T if batched else seeds.reshape(m, 1)
             return self._backward(
-                tables, buffers[4:6], saved, seeds, batch, batched, arguments, backend
+                tables, buffers[4:6], saved, seeds, batch, batched, arguments, backend, dtype
             )
 
         return outputs, pullback
 
+    def _stale(self, buffers: list, generation: int, thread: int) -> str | None:
+        """Why a pullback whose tables are `buffers` at `generation` cannot run now, or None."""
+        if threading.get_ident() != thread:
+            return (
+                "pullback: a tape keeps its tables per thread, and this pullback's are another "
+                "thread's; call it in the thread that called tape.vjp"
+            )
+        if buffers[1] != generation or self._local.buffers is not buffers:
+            return (
+                "pullback: the tape has been called again since this pullback's vjp, and its "
+                "tables now hold that call's numbers; call tape.vjp again"
+            )
+        return None
+
+    def _in_torch_graph(self, args: tuple, params: Any, backend: Any) -> Any:
+        """`tape(*args)` as one operation of PyTorch's autograd (`torch_backend.TapeFunction`),
+        for tensors that require grad: its forward pass is `vjp`'s and its backward the pullback,
+        so PyTorch's `backward()` reaches the arguments, and `params=` if it requires grad too.
+        Where the pullback's tables have been reused since (the tape called again, or backward
+        run in another thread), the backward pass runs the forward pass again first."""
+        if not _is_tensor(params):
+            params = backend.asarray(self._parameter_values(params))  # as read now
+
+        def run(params: Any, args: tuple) -> tuple:
+            columns, batch, batched, _, dtype = self._arguments(args, "tape")
+            outputs, pullback = self._vjp(columns, batch, batched, params, backend, dtype)
+            buffers, thread = self._local.buffers, threading.get_ident()
+            generation = buffers[1]
+
+            def pull(cotangents: Any, arguments: bool, params: Any, args: tuple) -> Cotangent:
+                if self._stale(buffers, generation, thread) is not None:
+                    return run(params, args)[1](cotangents, arguments, params, args)
+                return pullback(cotangents, arguments)
+
+            return outputs, pull
+
+        return backend.join(run, params, args)
+
     def _backward(
-        self, tables, adjoints, saved, seeds, batch, batched, arguments, backend
+        self, tables, adjoints, saved, seeds, batch, batched, arguments, backend, dtype
     ) -> Cotangent:
         backend.zero(adjoints[0])
         backend.zero(adjoints[1])
@@ -207,7 +262,8 @@ class Tape:
         for a, shape in enumerate(self.program.shapes if arguments else ()):
             block = adjoints[True][self._argument_rows[a] : self._argument_rows[a + 1]]
             if batched:
-                gradients.append(backend.copy(block[0] if shape is None else block.T))
+                block = block[0] if shape is None else block.T
+                gradients.append(backend.copy(block) if dtype is None else block.astype(dtype))
             else:
                 gradients.append(float(block[0, 0]) if shape is None else block[:, 0].tolist())
         found = tuple(gradients) if arguments else None
@@ -285,14 +341,19 @@ class Tape:
                 example = j if batched else None
                 raise GuardError(_guard_message(decision, float(value[j]), example, compared))
 
-    def _read_outputs(self, tables: tuple, batch: int, batched: bool, backend: Any) -> Any:
+    def _read_outputs(
+        self, tables: tuple, batch: int, batched: bool, backend: Any, dtype: Any
+    ) -> Any:
+        """The outputs: floats, or an array in the backend's dtype, or in `dtype` (NumPy
+        arguments narrower than float64: computed in float64, returned in theirs)."""
         if batched and not self.program.single:
-            return self._output_rows_on(backend).read(tables, batch)
+            found = self._output_rows_on(backend).read(tables, batch)
+            return found if dtype is None else found.astype(dtype)
         found = [backend.xp.broadcast_to(tables[b][row], (batch,)) for b, row in self._outputs]
         if not batched:
             values = [float(v[0]) for v in found]
             return values[0] if self.program.single else values
-        return backend.copy(found[0])
+        return backend.copy(found[0]) if dtype is None else found[0].astype(dtype)
 
     def _read_fresh(self) -> list[float]:
         """The numbers of `autograd.fresh_numbers`, read again into their Values: those the
@@ -315,9 +376,10 @@ class Tape:
             )
         return params
 
-    def _arguments(self, args: tuple, caller: str) -> tuple[list, int, bool, Any]:
-        """The arguments as columns of the batch table, the batch size, whether batched, and the
-        backend whose tables hold them."""
+    def _arguments(self, args: tuple, caller: str) -> tuple[list, int, bool, Any, Any]:
+        """The arguments as columns of the batch table, the batch size, whether batched, the
+        backend whose tables hold them, and the dtype the results go back in (None: the
+        backend's own)."""
         shapes = self.program.shapes
         if len(args) != len(shapes):
             raise TypeError(
@@ -325,13 +387,13 @@ class Tape:
             )
         arrays = [isinstance(a, np.ndarray) for a in args]
         if args and all(arrays):
-            return (*_batch_columns(args, shapes, caller, NUMPY), NUMPY)
+            return (*_batch_columns(args, shapes, caller, NUMPY), NUMPY, _narrower_float(args))
         tensors = [_is_tensor(a) for a in args]
         if args and all(tensors):
             from autograd.tape.torch_backend import backend_of_arguments
 
             backend = backend_of_arguments(args, caller)
-            return (*_batch_columns(args, shapes, caller, backend), backend)
+            return (*_batch_columns(args, shapes, caller, backend), backend, None)
         if any(arrays) or any(tensors):
             raise TypeError(
                 f"{caller}: pass every argument as a NumPy array, or every one as a PyTorch "
@@ -341,7 +403,7 @@ class Tape:
             _scalar_column(arg, shape, position, caller)
             for position, (arg, shape) in enumerate(zip(args, shapes))
         ]
-        return columns, 1, False, NUMPY
+        return columns, 1, False, NUMPY, None
 
     def draw(self) -> Any:
         """The steps as a graphviz.Digraph: one box per step, arrows from what feeds it."""
@@ -362,9 +424,54 @@ class Tape:
         return graph
 
 
+def _accumulate(parameters: list[Value], gradients: list[float]) -> None:
+    """Add the parameters' gradients into `.grad` as the eager engine's `backward` does: a leaf
+    accumulates; a Value computed before tracing (`u = w * 3`, closed over by f) holds this call's
+    adjoint and passes it on through its own graph to the nodes behind it (`w`)."""
+    adjoint: dict[Value, Any] = {}
+    for parameter, g in zip(parameters, gradients):
+        if parameter._op is None:
+            parameter.grad += g
+        else:
+            adjoint[parameter] = g
+    # One sweep behind all of them, a node passing its adjoint on once every consumer there has
+    # given it its share: an ancestor shared by several is complete before it passes on.
+    seen, stack, consumers = set(adjoint), list(adjoint), {}
+    while stack:
+        for parent in stack.pop().parents:
+            consumers[parent] = consumers.get(parent, 0) + 1
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    ready = [node for node in adjoint if node not in consumers]
+    while ready:
+        node = ready.pop()
+        g = adjoint.pop(node, 0.0)
+        if node._op is None:
+            node.grad += g
+        else:
+            node.grad = g
+        for parent, local in zip(node.parents, node.local_derivatives):
+            adjoint[parent] = adjoint.get(parent, 0.0) + local * g
+            consumers[parent] -= 1
+            if not consumers[parent]:
+                ready.append(parent)
+
+
 def _is_tensor(x: Any) -> bool:
     torch = sys.modules.get("torch")  # not imported: no tensor can have been made
     return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _narrower_float(arrays: tuple) -> Any:
+    """The dtype of NumPy arguments' results: the floating arguments' common dtype where it is
+    narrower than float64 (float32, float16: a tape computes in float64 and hands back the
+    caller's dtype, as on PyTorch), else None (float64; integer arguments count as float64)."""
+    floating = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    if all(dtype.itemsize >= 8 for dtype in floating):  # float64 (or integers): most calls
+        return None
+    found = np.result_type(*floating)
+    return found if found.itemsize < 8 else None
 
 
 def _batch_columns(args: tuple, shapes: list, caller: str, backend: Any) -> tuple[list, int, bool]:
@@ -374,9 +481,14 @@ def _batch_columns(args: tuple, shapes: list, caller: str, backend: Any) -> tupl
         expected = (batch,) if shape is None else (batch, shape)
         if tuple(arg.shape) != expected:
             form = str(expected).replace("'", "")  # (B,) when the first argument has no axis
+            if position == 0:  # its batch is its own first axis: only the rest can be wrong
+                form = "(B,)" if shape is None else f"(B, {shape})"
+            one = ""
+            if shape is not None and tuple(arg.shape) == (shape,):
+                one = f"; for one example pass a list of {shape} numbers, or shape (1, {shape})"
             raise ValueError(
                 f"{caller}: argument {position} must have shape {form} (the batch on axis 0, "
-                f"as traced), got {tuple(arg.shape)}"
+                f"as traced), got {tuple(arg.shape)}{one}"
             )
         if backend is NUMPY and arg.dtype.kind not in "fiu":  # complex, bool, str, object, ...
             raise TypeError(

@@ -90,6 +90,34 @@ class TorchNamespace:
         return torch.arange(n, device=device)
 
 
+class TapeFunction(torch.autograd.Function):
+    """A tape's call as one operation of PyTorch's autograd: `run(params, arguments)` gives the
+    outputs and `pull(cotangents, arguments, params, arguments)`, the tape's pullback, which is
+    the backward pass (`Tape._in_torch_graph`)."""
+
+    @staticmethod
+    def forward(ctx: Any, run: Any, params: torch.Tensor, *arguments: torch.Tensor) -> Any:
+        outputs, ctx.pull = run(params, arguments)
+        ctx.save_for_backward(params, *arguments)  # PyTorch refuses them changed in place since
+        return outputs
+
+    @staticmethod
+    def backward(ctx: Any, cotangents: torch.Tensor) -> tuple:
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "tape: PyTorch asked for a graph of the gradient (create_graph=True), but a "
+                "tape's backward pass is its own pullback, which PyTorch cannot differentiate. "
+                "Take higher derivatives with chainrule's transforms (autograd.hessian, "
+                "autograd.grad of autograd.grad) on f itself, or write that part in PyTorch"
+            )
+        params, *arguments = ctx.saved_tensors
+        wanted = ctx.needs_input_grad[2:]
+        found = ctx.pull(cotangents, any(wanted), params, tuple(arguments))
+        gradients = found.arguments or (None,) * len(wanted)
+        gradients = [g if w else None for g, w in zip(gradients, wanted)]
+        return None, found.parameters if ctx.needs_input_grad[1] else None, *gradients
+
+
 class TorchBackend:
     """A tape's tables as tensors of one dtype on one device (`autograd.tape.arrays.NumpyBackend` is
     the same for NumPy). Made once per device and dtype (`backend_for`)."""
@@ -100,6 +128,17 @@ class TorchBackend:
 
     def __repr__(self) -> str:
         return f"TorchBackend({self.device}, {self.dtype})"
+
+    def records(self, tensors: tuple, params: Any) -> bool:
+        """Whether PyTorch's autograd records an operation on these: grad mode is on and one of
+        them (the arguments, or `params=` as a tensor) requires grad."""
+        if not torch.is_grad_enabled():
+            return False
+        return any(isinstance(t, torch.Tensor) and t.requires_grad for t in (*tensors, params))
+
+    def join(self, run: Any, params: torch.Tensor, arguments: tuple) -> torch.Tensor:
+        """The outputs of `run` (a tape's call) in PyTorch's graph (`TapeFunction`)."""
+        return TapeFunction.apply(run, params, *arguments)
 
     def quiet(self) -> Any:
         """PyTorch never warns on floating-point errors; and a tape records nothing in its

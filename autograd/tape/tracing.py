@@ -15,7 +15,9 @@ with them in three ways:
    or read another number (`float`, `item`). A batch never silently mixes branches.
 2. A probe run. `f` runs a second time, at arguments moved by about a thousandth, and the two
    graphs are walked side by side. They must match node for node: a different structure, length
-   or number of decisions means a graph that depends on the data (`TraceError`, naming the node).
+   or number of decisions means a graph that depends on the data (`TraceError`, naming the node;
+   or naming the decision and its line when a comparison came out otherwise at the nearby
+   point: the example lies on its boundary, ``if x > 0`` traced at 0.0).
    A number folded into the graph (the `c` of ``x + c``, a `Value` made inside `f`) must be the
    same in both runs, or it was computed from the data (``x * x.data``, ``x.detach()``,
    `no_grad()` inside `f`, a random draw): `TraceError`. Values that are the very same objects in
@@ -55,7 +57,7 @@ from typing import Any
 
 from autograd import value as value_module
 from autograd.modes import recording
-from autograd.tape.program import Decision, Run, TraceError, pair
+from autograd.tape.program import Decision, Run, TraceError, flipped_decision, pair
 from autograd.value import Value
 
 INSTALL = 'tracing needs NumPy: pip install "chainrule[tape]"'
@@ -240,7 +242,13 @@ def trace(
             second = _probe(f, example_args, shapes)
     finally:
         _fresh_into.reset(token)
-    program = pair(first, second, shapes)
+    try:
+        program = pair(first, second, shapes)
+    except TraceError as error:  # blame a decision on its boundary before what it led to
+        flipped = flipped_decision(first, second)
+        if flipped is None:
+            raise
+        raise flipped from error
     program.fresh = reads.entries
     if parameters is not None:
         rank = {id(p): i for i, p in enumerate(parameters)}
