@@ -4,6 +4,8 @@
 Every maker returns `(X, y)` and draws from `random.Random(seed)`: one seed, one dataset.
 """
 
+from nn.data.batching import batches, check_data
+from nn.data.digits import load_digits
 from nn.data.sequences import (
     TEXT,
     CharCorpus,
@@ -13,17 +15,8 @@ from nn.data.sequences import (
     sample_text,
     sine_wave,
 )
-from nn.data.toy import (
-    Dataset,
-    batches,
-    check_data,
-    load_digits,
-    make_circles,
-    make_moons,
-    make_spirals,
-    random_source,
-    xor,
-)
+from nn.data.sources import random_source
+from nn.data.toy import Dataset, make_circles, make_moons, make_spirals, xor
 
 __all__ = [
     "TEXT",

@@ -16,7 +16,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from autograd import no_grad
-from nn.data.toy import _noise, _positive_int, random_source
+from nn.data.sources import noise_level, positive_int, random_source
 from nn.losses import softmax
 
 Sequences = tuple[list[list[list[float]]], list[Any]]
@@ -48,8 +48,8 @@ def adding_problem(n: int = 100, length: int = 20, seed: int | None = None) -> S
     >>> y[0] == sum(value for value, marker in steps if marker)
     True
     """
-    n = _positive_int(n, "adding_problem", "n")
-    length = _positive_int(length, "adding_problem", "length")
+    n = positive_int(n, "adding_problem", "n")
+    length = positive_int(length, "adding_problem", "length")
     if length < 2:
         raise ValueError(f"adding_problem: length must be at least 2 (two marks), got {length}")
     rng, half = random_source(seed), length // 2
@@ -73,8 +73,8 @@ def parity(n: int = 100, length: int = 8, seed: int | None = None) -> Sequences:
     >>> [int(sum(bit for [bit] in stream)) % 2 for stream in X] == y
     True
     """
-    n = _positive_int(n, "parity", "n")
-    length = _positive_int(length, "parity", "length")
+    n = positive_int(n, "parity", "n")
+    length = positive_int(length, "parity", "length")
     rng = random_source(seed)
     X = [[[float(rng.random() < 0.5)] for _ in range(length)] for _ in range(n)]
     return X, [int(sum(bit for [bit] in stream)) % 2 for stream in X]
@@ -93,12 +93,12 @@ def sine_wave(
     >>> [round(x, 6) for [x] in X], X[1][0] == y[0]
     ([0.0, 1.0, 0.0, -1.0, -0.0], True)
     """
-    length = _positive_int(length, "sine_wave", "length")
+    length = positive_int(length, "sine_wave", "length")
     if isinstance(period, bool) or not isinstance(period, Real):
         raise TypeError(f"sine_wave: period must be a real number, got {period!r}")
     if not 0.0 < period < math.inf:
         raise ValueError(f"sine_wave: period must be a positive finite number, got {period!r}")
-    noise = _noise(noise, "sine_wave")
+    noise = noise_level(noise, "sine_wave")
     rng = random_source(seed)
     wave = [math.sin(2.0 * math.pi * t / period) for t in range(length + 1)]
     if noise:
@@ -185,7 +185,7 @@ def sample_text(
     >>> sample_text(always_b, corpus, "a", 3, seed=0)
     'abbb'
     """
-    length = _positive_int(length, "sample_text", "length")
+    length = positive_int(length, "sample_text", "length")
     if isinstance(temperature, bool) or not isinstance(temperature, Real):
         raise TypeError(f"sample_text: temperature must be a real number, got {temperature!r}")
     if not temperature > 0:

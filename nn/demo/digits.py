@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 
 from nn import MLP
-from nn.data.toy import load_digits
+from nn.data.digits import load_digits
 from nn.losses import cross_entropy
 from nn.optim.optimizers import Adam
 from nn.train.loop import evaluate, fit

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd import Value, topological_order
-from nn.data.toy import _positive_int
+from nn.data.sources import positive_int
 from nn.optim.optimizers import clip_grad_norm
 
 SequenceModel = Callable[[Sequence[Any], Any], tuple[list[Any], Any]]
@@ -96,11 +96,11 @@ def truncated_bptt(
             f"truncated_bptt: inputs has {len(inputs)} steps and targets {len(targets)}; "
             "they must be as long as each other, and not empty"
         )
-    k1 = _positive_int(k1, "truncated_bptt", "k1")
-    k2 = k1 if k2 is None else _positive_int(k2, "truncated_bptt", "k2")
+    k1 = positive_int(k1, "truncated_bptt", "k1")
+    k2 = k1 if k2 is None else positive_int(k2, "truncated_bptt", "k2")
     if k2 % k1:
         raise ValueError(f"truncated_bptt: k2={k2} must be a multiple of k1={k1}")
-    epochs = _positive_int(epochs, "truncated_bptt", "epochs")
+    epochs = positive_int(epochs, "truncated_bptt", "epochs")
     owner = model if callable(getattr(model, "parameters", None)) else optimizer
     parameters = list(owner.parameters() if owner is model else getattr(owner, "params", []))
     if not parameters:

@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from autograd import TraceError, Value, trace
+from nn.optim.optimizers import Optimizer, _overflowed
+from nn.train.measures import accuracy, measures_accuracy
 from nn.train.model_tape import ModelTape
 
 
@@ -227,8 +229,6 @@ class CompiledTraining:
     def __init__(self, model: Any, loss: Any, optimizer: Any, regularization: Any, data: tuple):
         import numpy as np
 
-        from nn.optim.optimizers import Optimizer
-
         self.np = np
         refuse_untraceable(model, "fit")
         X, y = data
@@ -325,8 +325,6 @@ class CompiledTraining:
         for name in optimizer._buffers.values():
             finite &= np.isfinite(getattr(optimizer, name))
         if not finite.all():  # as Optimizer.step: refused, and undone
-            from nn.optim.optimizers import _overflowed
-
             i = int(np.flatnonzero(~finite)[0])
             optimizer.steps -= 1
             state = {
@@ -346,8 +344,6 @@ def evaluate_compiled(
     the model's tape (a `ModelTape` in eval mode) and the loss's are traced here unless given."""
     import numpy as np
 
-    from nn.train.loop import _measures_accuracy, accuracy
-
     refuse_untraceable(model, "evaluate")
     X, y = data
     refuse_varying_shapes(X, "evaluate")
@@ -357,5 +353,5 @@ def evaluate_compiled(
     if losses is None:
         losses = Losses(loss, _form(outputs[0]), list(y))
     values, _ = losses.vjp(outputs, list(y), None)
-    scored = _measures_accuracy(y)
+    scored = measures_accuracy(y)
     return float(values.mean()), accuracy(outputs.tolist(), list(y)) if scored else None

@@ -7,15 +7,15 @@ import contextlib
 import itertools
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
 from autograd import Value, no_grad
-from nn.data.toy import _positive_int, batches, check_data, random_source
+from nn.data.batching import batches, check_data
+from nn.data.sources import positive_int, random_source
 from nn.files import writable_target
 from nn.train.bptt import BPTTHistory as BPTTHistory  # truncated BPTT, re-exported from here
 from nn.train.bptt import detach as detach
@@ -28,7 +28,9 @@ from nn.train.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
+from nn.train.compiled import CompiledTraining, evaluate_compiled
 from nn.train.interrupts import CtrlC
+from nn.train.measures import accuracy, check_targets, in_mode, is_correct, measures_accuracy
 from nn.train.run_arguments import run_arguments
 
 Loss = Callable[[list[Any], list[Any]], Value]
@@ -106,7 +108,7 @@ def fit(
 ) -> History:
     """Train `model` on `data = (X, y)` for `epochs` passes; returns the `History`.
 
-    Each batch (`batch_size` as in `nn.data.batches`: None for the whole set, 1 for stochastic,
+    Each batch (`batch_size` as in `nn.data.batching`: None for the whole set, 1 for stochastic,
     k for mini-batches; shuffled each epoch from `seed` when `shuffle`) takes one step:
     outputs = model.forward_batch(batch) (for a plain callable, [model(x) for x in batch]), in
     training mode, objective = loss(outputs, targets) + regularization(parameters), then
@@ -153,15 +155,15 @@ def fit(
     """
     X, y = check_data(data, "fit")
     check_targets(y, "fit")
-    scored = _measures_accuracy(y)
-    epochs = _positive_int(epochs, "fit", "epochs")
+    scored = measures_accuracy(y)
+    epochs = positive_int(epochs, "fit", "epochs")
     if batch_size is not None:
-        _positive_int(batch_size, "fit", "batch_size")
+        positive_int(batch_size, "fit", "batch_size")
     if validation is not None:
         validation = check_data(validation, "fit (validation)")
         check_targets(validation[1], "fit (validation)")
     if patience is not None:
-        _positive_int(patience, "fit", "patience")
+        positive_int(patience, "fit", "patience")
         if validation is None:
             raise ValueError(
                 f"fit: patience={patience} stops on the validation loss, so it needs "
@@ -175,12 +177,10 @@ def fit(
     if checkpoint is not None or resume is not None:
         check_checkpointable(optimizer, scheduler, "fit")
     if checkpoint is not None:
-        _positive_int(checkpoint_every, "fit", "checkpoint_every")
+        positive_int(checkpoint_every, "fit", "checkpoint_every")
         writable_target(checkpoint, "fit: checkpoint")  # now, not after the first epochs
     compiled = None
     if compile:
-        from nn.train.compiled import CompiledTraining
-
         compiled = CompiledTraining(model, loss, optimizer, regularization, (X, y))
 
     arguments = None  # what decides the run's course, the data hashed once: checkpoints only
@@ -237,7 +237,7 @@ def fit(
                 if compiled is None:
                     val_loss, val_accuracy = evaluate(model, loss, validation)
                 else:
-                    with _mode(model, training=False):
+                    with in_mode(model, training=False):
                         val_loss, val_accuracy = compiled.evaluate(model, loss, validation)
                 history.val_loss.append(val_loss)
                 metrics["val_loss"] = val_loss
@@ -295,7 +295,7 @@ def _train_epoch(
                 )
             run.loss_sum += batch_loss * len(X_batch)
             if scored:
-                run.correct += sum(map(_is_correct, outputs, y_batch))
+                run.correct += sum(map(is_correct, outputs, y_batch))
             run.count += len(X_batch)
             run.steps += 1
     return True
@@ -344,14 +344,12 @@ def evaluate(
     X, y = check_data(data, "evaluate")
     check_targets(y, "evaluate")
     if compile:
-        from nn.train.compiled import evaluate_compiled
-
-        with _mode(model, training=False):
+        with in_mode(model, training=False):
             return evaluate_compiled(model, loss, (X, y))
     with no_grad():
         outputs = _model_outputs(model, X, training=False)
         mean_loss = _as_value(loss(outputs, list(y)), "evaluate", "loss")
-    return mean_loss.data, accuracy(outputs, y) if _measures_accuracy(y) else None
+    return mean_loss.data, accuracy(outputs, y) if measures_accuracy(y) else None
 
 
 def _model_outputs(model: Callable[[Any], Any], X: Sequence[Any], training: bool) -> list[Any]:
@@ -369,97 +367,11 @@ def _model_outputs(model: Callable[[Any], Any], X: Sequence[Any], training: bool
     >>> len(outputs), model.training, model[1].num_batches_tracked
     (3, True, 1)
     """
-    with _mode(model, training):
+    with in_mode(model, training):
         forward_batch = getattr(model, "forward_batch", None)
         if callable(forward_batch):
             return list(forward_batch(X))
         return [model(x) for x in X]
-
-
-@contextlib.contextmanager
-def _mode(model: Any, training: bool) -> Iterator[None]:
-    """Inside the block, a model with `train()` is in training or eval mode; then as it was."""
-    was_training = getattr(model, "training", training)
-    switch = was_training != training and callable(getattr(model, "train", None))
-    if switch:
-        model.train(training)
-    try:
-        yield
-    finally:
-        if switch:
-            model.train(was_training)
-
-
-def accuracy(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
-    """The fraction of outputs that classify their target right.
-
-    A scalar output (a `Value`, a number, or a list of one) is right when
-    (output > 0) == (target > 0): a logit with 0/1 labels, or a score with -1/+1 labels.
-    A vector output (class scores) is right when its largest entry is at the target's index.
-    An output holding NaN is never right.
-
-    >>> from autograd import Value
-    >>> accuracy([Value(2.0), Value(-0.5), [0.1, 3.0, -1.0], [0.0, 1.0]], [1, 1, 1, 0])
-    0.5
-    """
-    if len(outputs) != len(targets):
-        raise ValueError(f"accuracy: {len(outputs)} outputs but {len(targets)} targets")
-    if not outputs:
-        raise ValueError("accuracy: no outputs to score")
-    return sum(map(_is_correct, outputs, targets)) / len(outputs)
-
-
-def check_targets(y: Sequence[Any], caller: str) -> None:
-    """A TypeError (ValueError when not finite) naming the first target that is not a finite
-    real number or a list of them: what eager and compiled training both refuse, up front.
-
-    >>> check_targets([1, 0.5, [2.0, -1.0]], "fit")
-    >>> check_targets([1, None], "fit")
-    Traceback (most recent call last):
-    ...
-    TypeError: fit: target y[1] must be a real number or a list of them, got NoneType None
-    """
-    stack = [(t, f"y[{i}]") for i, t in reversed(list(enumerate(y)))]
-    while stack:
-        target, where = stack.pop()
-        if isinstance(target, (list, tuple)) and target:
-            stack.extend((t, f"{where}[{j}]") for j, t in reversed(list(enumerate(target))))
-        elif isinstance(target, bool) or not isinstance(target, Real):  # NumPy's bool is no Real
-            raise TypeError(
-                f"{caller}: target {where} must be a real number or a list of them, got "
-                f"{type(target).__name__} {target!r:.80}"
-            )
-        elif not math.isfinite(target):
-            raise ValueError(f"{caller}: target {where} is {target!r}; it must be finite")
-
-
-def _measures_accuracy(y: Sequence[Any]) -> bool:
-    """Whether accuracy means something for these targets: every one a number (a class index or
-    a label), not a list (a regression on vectors)."""
-    return not any(isinstance(t, (list, tuple)) for t in y)
-
-
-def _is_correct(output: Any, target: Any) -> bool:
-    if isinstance(output, Sequence) and len(output) == 1:
-        output = output[0]
-    if isinstance(output, (Value, Real)):
-        score = float(output)  # NaN > 0 is False: without the check, NaN would match a 0 label
-        return not math.isnan(score) and (score > 0.0) == (float(target) > 0.0)
-    if not isinstance(output, Sequence) or isinstance(output, str) or not output:
-        raise TypeError(
-            f"accuracy: an output must be a Value, a number or a list of class scores, "
-            f"got {type(output).__name__} {output!r}"
-        )
-    if isinstance(target, bool) or not isinstance(target, Integral):
-        raise TypeError(f"accuracy: a class index target must be an int, got {target!r}")
-    if not 0 <= target < len(output):
-        raise IndexError(
-            f"accuracy: target {target} is out of range for {len(output)} class scores"
-        )
-    scores = [float(score) for score in output]
-    if any(map(math.isnan, scores)):  # max() compares nothing with NaN: its pick would be arbitrary
-        return False
-    return max(range(len(scores)), key=scores.__getitem__) == target
 
 
 def _as_value(result: Any, caller: str, what: str) -> Value:

@@ -37,6 +37,7 @@ from typing import Any
 
 from autograd import TraceError, Value, no_grad, trace
 from nn.tape_requests import RandomSite, Tracing, eager_order, running_trace
+from nn.train.measures import in_mode
 
 
 class ModelTape:
@@ -61,12 +62,10 @@ class ModelTape:
     ) -> None:
         import numpy as np
 
-        from nn.train.loop import _mode
-
         self.np, self.model = np, model
         self.shape = np.shape(example)  # (steps, features) for a sequence: the tape's is flat
         flat = np.ravel(example).tolist() if len(self.shape) > 1 else example
-        with _mode(model, training):
+        with in_mode(model, training):
             first = Tracing(None)
             leaves = [Value(x) for x in flat] if isinstance(flat, list) else Value(flat)
             with running_trace(first), no_grad():
