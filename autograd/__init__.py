@@ -1,6 +1,7 @@
 """chainrule's autograd: scalar reverse-mode automatic differentiation."""
 
 from autograd.backward import adjoints, topological_order
+from autograd.checkpointing import checkpoint, checkpoint_scan
 from autograd.collector import gc_paused
 from autograd.drawing.graph import draw_graph, save_graph
 from autograd.drawing.page import step_through
@@ -31,6 +32,8 @@ __all__ = [
     "Value",
     "adjoints",
     "batch_mean",
+    "checkpoint",
+    "checkpoint_scan",
     "current_scope",
     "dot",
     "draw_graph",
