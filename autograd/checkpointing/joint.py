@@ -32,7 +32,20 @@ from autograd.value import Value, _n_ary_node, _node
 Replay = Callable[[list, bool], list]
 
 
-class _Adjoints:
+class _NotANumber:
+    """Stands where the engine keeps numbers; a drawing or explain() that asks for one is told."""
+
+    __slots__ = ()
+
+    def __float__(self) -> float:
+        raise TypeError(
+            "checkpoint: a checkpoint's local derivatives are not numbers (backward() recomputes "
+            "its graph), so explain() and step_through() cannot show a step through it; show the "
+            "function without checkpoint"
+        )
+
+
+class _Adjoints(_NotANumber):
     """The adjoints of a joint node's outputs, by output index, as the sweep gathers them."""
 
     __slots__ = ("by_output",)
@@ -60,7 +73,7 @@ class _Adjoints:
         return f"<adjoints of {len(self.by_output)} checkpoint outputs>"
 
 
-class _Pick:
+class _Pick(_NotANumber):
     """d(output j)/d(joint node): selects output j's adjoint into the joint node's vector."""
 
     __slots__ = ("index",)
@@ -118,7 +131,7 @@ class _Rows:
         return f"<checkpoint rows: {self.size} inputs, {self.outputs} outputs>"
 
 
-class _Row:
+class _Row(_NotANumber):
     __slots__ = ("rows", "index")
 
     def __init__(self, rows: _Rows, index: int) -> None:

@@ -12,6 +12,7 @@ from autograd.modes import graph_scope, is_grad_enabled, no_grad, recording
 from autograd.value import Value
 
 Step = Callable[[Any, Any], tuple[Any, Any]]
+_A_VALUE = object()  # where a step's output held a Value (its node is made once all are known)
 
 
 def checkpoint_scan(
@@ -45,10 +46,10 @@ def checkpoint_scan(
     """
     if not callable(step):
         raise TypeError(f"checkpoint_scan: step must be callable, got {type(step).__name__}")
-    if type(snapshots) is not int or snapshots < 1:
-        raise ValueError(
-            f"checkpoint_scan: snapshots must be a positive int (states kept), got {snapshots!r}"
-        )
+    if type(snapshots) is not int:
+        raise TypeError(f"checkpoint_scan: snapshots must be an int, got {snapshots!r}")
+    if snapshots < 1:
+        raise ValueError(f"checkpoint_scan: snapshots (states kept) must be >= 1, got {snapshots}")
     if not isinstance(inputs, Sequence) or isinstance(inputs, str):
         raise TypeError(
             f"checkpoint_scan: inputs must be a sequence, one per step, got {type(inputs).__name__}"
@@ -88,7 +89,7 @@ class _Scan:
             self.parents.setdefault(value, len(self.parents))
         self.start = Frozen(state)
         self.schedule = binomial_schedule(self.n, snapshots)
-        self.y_shapes: list[tuple] = []  # per step: shape, leaves (Values as None), y indices
+        self.y_shapes: list[tuple] = []  # per step: shape, leaves, first y index
         self.y_datas: list[float] = []
         # The first sweep: the schedule's actions up to its first turn, recording each step to
         # find the Values it reads from outside; the last step's graph is kept for that turn.
@@ -110,7 +111,7 @@ class _Scan:
         leaves = [next(it) if type(leaf) is Value else leaf for leaf in leaves]
         ys = []
         for y_shape, y_leaves, _ in self.y_shapes:
-            ys.append(unflatten(y_shape, [next(it) if leaf is None else leaf for leaf in y_leaves]))
+            ys.append(unflatten(y_shape, [next(it) if leaf is _A_VALUE else leaf for leaf in y_leaves]))
         self.result = (unflatten(shape, leaves), ys)
 
     def _act(self, action: tuple, working: Frozen | None, discover: bool = False) -> Frozen:
@@ -147,7 +148,7 @@ class _Scan:
         outputs = finals + ys
         if discover:
             outside_nodes(outputs, self.inside, self.parents)
-            leaves = [None if type(leaf) is Value else leaf for leaf in y_leaves[0]]
+            leaves = [_A_VALUE if type(leaf) is Value else leaf for leaf in y_leaves[0]]
             start = len(self.y_datas)
             self.y_shapes.append((y_leaves[1], leaves, start))
             self.y_datas.extend(v.data for v in ys)

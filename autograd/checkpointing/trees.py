@@ -21,14 +21,16 @@ def flatten(tree: Tree) -> tuple[list[Any], Any]:
     ([1.0, 2.0, None], (<class 'tuple'>, ((<class 'list'>, (None, None)), None)))
     """
     leaves: list[Any] = []
+    return leaves, _shape(tree, leaves)
 
-    def shape(item: Tree) -> Any:
-        if type(item) is list or type(item) is tuple:
-            return (type(item), tuple(shape(child) for child in item))
-        leaves.append(item)
-        return None
 
-    return leaves, shape(tree)
+# Module-level recursions: a nested function that calls itself is a reference cycle, which would
+# keep the leaves (and the graphs behind them) alive until the cyclic collector ran.
+def _shape(item: Tree, leaves: list[Any]) -> Any:
+    if type(item) is list or type(item) is tuple:
+        return (type(item), tuple(_shape(child, leaves) for child in item))
+    leaves.append(item)
+    return None
 
 
 def unflatten(shape: Any, leaves: list[Any]) -> Tree:
@@ -37,15 +39,14 @@ def unflatten(shape: Any, leaves: list[Any]) -> Tree:
     >>> unflatten(*reversed(flatten([1.0, (2.0, 3.0)])))
     [1.0, (2.0, 3.0)]
     """
-    given = iter(leaves)
+    return _build(shape, iter(leaves))
 
-    def build(part: Any) -> Tree:
-        if part is None:
-            return next(given)
-        kind, children = part
-        return kind(build(child) for child in children)
 
-    return build(shape)
+def _build(part: Any, given: Any) -> Tree:
+    if part is None:
+        return next(given)
+    kind, children = part
+    return kind(_build(child, given) for child in children)
 
 
 class Frozen:

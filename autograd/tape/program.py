@@ -221,6 +221,11 @@ def _node_of(a: Value, b: Value, numbers: dict[int, int], slots: dict) -> Node:
                 "constant; compute it with Value operations instead, or pass it as an argument"
             )
         return Node("constant", value=a.data, about=_about(a))
+    if a._op.name in ("checkpoint", "checkpoint_output"):
+        raise TraceError(
+            f"trace: f calls a checkpoint ({_about(a)}), whose graph is recomputed in backward(); "
+            "a tape cannot replay it. Trace f without checkpoint: a tape keeps no graph anyway"
+        )
     number = _number_of(a)
     if not _same_number(number, _number_of(b)) or not _same_number(a._op.constant, b._op.constant):
         raise TraceError(

@@ -6,6 +6,11 @@ for on-line training of recurrent network trajectories") updates the weights eve
 lets the gradient flow back at most k2 steps: the state is carried forward across windows, but
 detached, so the graph alive at any time spans k2 steps. Memory is then in proportion to k2,
 not to T; the price is that no gradient connects events more than k2 steps apart.
+
+With `snapshots=k`, the windows run through `autograd.checkpoint_scan` instead: no step's graph is
+kept, backward() recomputes the steps on Griewank's binomial schedule from k snapshots of the
+state, and the gradients are the same. With k1 = len(inputs), one window is the whole sequence:
+exact full BPTT, with memory for k states and one step's graph.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograd import Value, topological_order
+from autograd import Value, checkpoint_scan, topological_order
 from nn.data.sources import positive_int
 from nn.optim.optimizers import clip_grad_norm
 
@@ -54,6 +59,7 @@ def truncated_bptt(
     state: Any = None,
     max_norm: float | None = None,
     count_nodes: bool = False,
+    snapshots: int | None = None,
 ) -> BPTTHistory:
     """Train a sequence model on one long sequence `data = (inputs, targets)`, by BPTT(k1, k2).
 
@@ -73,6 +79,11 @@ def truncated_bptt(
     step and from `state`. With `count_nodes`, the history records how many graph nodes each
     update backpropagates through: the graph alive at once, which grows with k2, not with the
     length of the sequence.
+
+    `snapshots=k` runs each window through `autograd.checkpoint_scan`, calling `model` one step
+    at a time (`model([x], state)`), so that backward() recomputes the steps keeping k states
+    rather than the window's graph: the same gradients for about two to three times the time.
+    With `k1=len(inputs)` (one update per epoch) that is exact full BPTT over the sequence.
 
     >>> from nn import RNN
     >>> from nn.data import sine_wave
@@ -101,6 +112,8 @@ def truncated_bptt(
     if k2 % k1:
         raise ValueError(f"truncated_bptt: k2={k2} must be a multiple of k1={k1}")
     epochs = positive_int(epochs, "truncated_bptt", "epochs")
+    if snapshots is not None:
+        snapshots = positive_int(snapshots, "truncated_bptt", "snapshots")
     owner = model if callable(getattr(model, "parameters", None)) else optimizer
     parameters = list(owner.parameters() if owner is model else getattr(owner, "params", []))
     if not parameters:
@@ -114,7 +127,13 @@ def truncated_bptt(
             first = max(0, newest - (k2 - k1))
             carried = saved[first]
             for start in range(first, newest + 1, k1):
-                outputs, carried = model(list(inputs[start : start + k1]), carried)
+                window = list(inputs[start : start + k1])
+                if snapshots is None:
+                    outputs, carried = model(window, carried)
+                else:
+                    carried, outputs = checkpoint_scan(
+                        _one_step(model), carried, window, snapshots=snapshots
+                    )
                 saved[start + k1] = detach(carried)
             window_loss = loss(outputs, list(targets[newest : newest + k1]))
             optimizer.zero_grad()
@@ -129,6 +148,16 @@ def truncated_bptt(
                 del saved[position]  # no later window starts there
         history.state = saved[max(saved)]
     return history
+
+
+def _one_step(model: SequenceModel) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """`model` over a window of one input, as a scan's step: (state, x) -> (state, output)."""
+
+    def step(state: Any, x: Any) -> tuple[Any, Any]:
+        outputs, state = model([x], state)
+        return state, outputs[0]
+
+    return step
 
 
 def detach(state: Any) -> Any:
