@@ -133,7 +133,7 @@ def main() -> None:
     t_scan = timed(run_scan, parameters, args.repeats)
     print(f"time: plain {t_plain:.2f} s, checkpoint_scan {t_scan:.2f} s: {t_scan / t_plain:.2f}x")
     r, advances = repetitions(n, k), minimal_advances(n, k)
-    print(f"  step calls: plain {n}, checkpoint_scan {n + advances} (r = {r}, T(n, k) = {advances})")
+    print(f"  step calls: plain {n}, checkpoint_scan {n + advances} (r={r}, T(n, k)={advances})")
 
     with gc_paused():
         plain(step, inputs, targets, sample_plain)

@@ -48,7 +48,8 @@ def test_random_graph_checkpointed_has_the_plain_gradients_bit_for_bit(case):
 @given(st.integers(0, 10_000), st.integers(1, 4))
 def test_random_mlp_with_closed_over_weights_gets_the_plain_gradients(seed, blocks):
     rng = random.Random(seed)
-    layers = [MLP(3, [4, 3], activation=rng.choice(["tanh", "relu"]), seed=i) for i in range(blocks)]
+    kinds = [rng.choice(["tanh", "relu"]) for _ in range(blocks)]
+    layers = [MLP(3, [4, 3], activation=kind, seed=i) for i, kind in enumerate(kinds)]
     weights = [p for layer in layers for p in layer.parameters()]
     x = [Value(rng.uniform(-1, 1)) for _ in range(3)]
 

@@ -202,7 +202,8 @@ def test_higher_derivatives_through_a_scan_are_refused():
 
 def test_a_step_that_changes_before_backward_is_refused():
     w = Value(0.5)
-    h, ys = checkpoint_scan(lambda h, x: ((h * w).tanh(), h * x), Value(1.0), [1.0] * 4, snapshots=1)
+    step = lambda h, x: ((h * w).tanh(), h * x)  # noqa: E731
+    h, ys = checkpoint_scan(step, Value(1.0), [1.0] * 4, snapshots=1)
     w.data = 0.6  # an optimizer step between the scan and backward()
     with pytest.raises(RuntimeError, match="same values each time"):
         (h + ys[0] + ys[2]).backward()

@@ -111,7 +111,8 @@ class _Scan:
         leaves = [next(it) if type(leaf) is Value else leaf for leaf in leaves]
         ys = []
         for y_shape, y_leaves, _ in self.y_shapes:
-            ys.append(unflatten(y_shape, [next(it) if leaf is _A_VALUE else leaf for leaf in y_leaves]))
+            filled = [next(it) if leaf is _A_VALUE else leaf for leaf in y_leaves]
+            ys.append(unflatten(y_shape, filled))
         self.result = (unflatten(shape, leaves), ys)
 
     def _act(self, action: tuple, working: Frozen | None, discover: bool = False) -> Frozen:
