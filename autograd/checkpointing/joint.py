@@ -184,42 +184,51 @@ def joint_outputs(datas: Sequence[float], parents: tuple, replay: Replay) -> lis
 
 
 class Inside:
-    """Whether a node was made inside `scope` (in it, or in a scope opened within it)."""
+    """Whether a node was made inside `scope` (in it, or in a scope opened within it).
 
-    __slots__ = ("scope", "_known")
+    `known` caches the answer by the node's own scope; the loops below read it inline."""
+
+    __slots__ = ("scope", "known")
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self._known: dict[Scope | None, bool] = {None: False, scope: True}
+        self.known: dict[Scope | None, bool] = {None: False, scope: True}
 
     def __call__(self, node: Value) -> bool:
         scope = node._scope
-        known = self._known.get(scope)
+        known = self.known.get(scope)
         if known is None:
-            chain, known = [], False
-            while scope is not None and scope not in self._known:
+            chain = []
+            while scope not in self.known:
                 chain.append(scope)
                 scope = scope.parent
-            known = self._known[scope]
+            known = self.known[scope]
             for link in chain:
-                self._known[link] = known
+                self.known[link] = known
         return known
 
 
 def outside_nodes(outputs: Sequence[Value], inside: Inside, found: dict[Value, int]) -> None:
     """Add to `found` (node -> index) every node made outside that the outputs' graph reads."""
+    known = inside.known
     seen: set[int] = set()
-    stack = list(outputs)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if not inside(node):
-            if node not in found:
-                found[node] = len(found)
-            continue
-        stack.extend(node.parents)
+    stack: list[Value] = []
+    parents: Any = outputs  # the outputs, as the parents of an imaginary root
+    while True:
+        for parent in parents:
+            if parent in found or id(parent) in seen:
+                continue
+            seen.add(id(parent))
+            made_inside = known.get(parent._scope)
+            if made_inside is None:
+                made_inside = inside(parent)
+            if made_inside:
+                stack.append(parent)
+            else:
+                found[parent] = len(found)
+        if not stack:
+            return
+        parents = stack.pop().parents
 
 
 def sweep_inside(
@@ -237,26 +246,23 @@ def sweep_inside(
     stack), so their adjoints come out bit for bit as in the plain graph. The outside nodes'
     `.grad` and consumer counts belong to the sweep that is running outside: never touched.
     """
-    stack = []
-    for output in outputs:  # each is seeded by an edge from an imaginary root
-        if output in boundary:
-            continue
-        if not output._pending:
-            if not inside(output):
-                raise _reached_outside(output)
-            stack.append(output)
-            output.grad = 0.0
-        output._pending += 1
-    while stack:  # count each recomputed node's consumers
-        for parent in stack.pop().parents:
+    known = inside.known
+    stack: list[Value] = []
+    parents: Any = outputs  # each output is seeded by an edge from an imaginary root
+    while True:  # count each recomputed node's consumers
+        for parent in parents:
             if parent in boundary:
                 continue
             if not parent._pending:
-                if not inside(parent):
+                made_inside = known.get(parent._scope)
+                if not (inside(parent) if made_inside is None else made_inside):
                     raise _reached_outside(parent)
                 stack.append(parent)
                 parent.grad = 0.0
             parent._pending += 1
+        if not stack:
+            break
+        parents = stack.pop().parents
     for output, seed in zip(outputs, seeds):
         j = boundary.get(output)
         if j is not None:
@@ -266,11 +272,42 @@ def sweep_inside(
         output._pending -= 1
         if not output._pending:
             stack.append(output)
+    (_sweep_values if as_values else _sweep_floats)(stack, boundary, result)
+
+
+def _sweep_floats(stack: list[Value], boundary: dict[Value, int], result: list) -> None:
+    """The engine's float sweep (autograd/backward.py), stopping at the boundary."""
+    pop, push, at = stack.pop, stack.append, boundary.get
+    while stack:
+        node = pop()
+        g = node.grad
+        a = node._a
+        if a is not None:
+            pairs: Any = (
+                ((a, node._da),) if node._b is None else ((a, node._da), (node._b, node._db))
+            )
+        elif node._more is not None:
+            pairs = zip(*node._more)
+        else:
+            continue
+        for parent, local in pairs:
+            j = at(parent)
+            if j is not None:
+                result[j] = result[j] + local * g
+                continue
+            parent.grad += local * g
+            waiting = parent._pending - 1
+            parent._pending = waiting
+            if not waiting:
+                push(parent)
+
+
+def _sweep_values(stack: list[Value], boundary: dict[Value, int], result: list) -> None:
+    """The same with the local derivatives as Values, for `create_graph=True`."""
     while stack:
         node = stack.pop()
         g = node.grad
-        locals_ = local_derivatives_as_values(node) if as_values else node.local_derivatives
-        for parent, local in zip(node.parents, locals_):
+        for parent, local in zip(node.parents, local_derivatives_as_values(node)):
             j = boundary.get(parent)
             if j is not None:
                 result[j] = result[j] + local * g
