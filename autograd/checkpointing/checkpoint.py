@@ -6,7 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from autograd.checkpointing.joint import Inside, joint_outputs, outside_nodes, sweep_inside
+from autograd.checkpointing.joint import joint_outputs
+from autograd.checkpointing.recompute import Inside, outside_nodes, sweep_inside
 from autograd.checkpointing.trees import flatten, same_numbers, unflatten
 from autograd.modes import graph_scope, is_grad_enabled, recording
 from autograd.value import Value

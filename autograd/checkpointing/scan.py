@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd.checkpointing.joint import Inside, joint_outputs, outside_nodes, sweep_inside
+from autograd.checkpointing.joint import joint_outputs
+from autograd.checkpointing.recompute import Inside, outside_nodes, sweep_inside
 from autograd.checkpointing.revolve import binomial_schedule
 from autograd.checkpointing.trees import Frozen, flatten, same_numbers, unflatten, value_leaves
 from autograd.modes import graph_scope, is_grad_enabled, no_grad, recording
