@@ -1,6 +1,6 @@
 """Full BPTT through an LSTM over a long sequence: the plain graph against `checkpoint_scan`.
 
-    python benchmarks/checkpoint_scan.py                      # 10,000 steps, hidden size 8
+    python benchmarks/checkpoint_scan.py                      # 10,000 steps, hidden 8, k = 200
     python benchmarks/checkpoint_scan.py --steps 2000 --snapshots 50
 
 One nn.LSTMCell(1, H) and a Linear(H, 1) readout predict the next value of a noisy sine wave;
@@ -99,7 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--hidden", type=int, default=8)
-    parser.add_argument("--snapshots", type=int, default=100)
+    parser.add_argument("--snapshots", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--every", type=int, default=250)
     args = parser.parse_args()
