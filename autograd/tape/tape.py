@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from autograd.drawing.graph import import_graphviz
 from autograd.tape.arrays import NUMPY
 from autograd.tape.levels import Level, compile_program
 from autograd.tape.outputs import OutputRows
@@ -390,7 +391,7 @@ class Tape:
             return (*_batch_columns(args, shapes, caller, NUMPY), NUMPY, _narrower_float(args))
         tensors = [_is_tensor(a) for a in args]
         if args and all(tensors):
-            from autograd.tape.torch_backend import backend_of_arguments
+            from autograd.tape.torch_backend import backend_of_arguments  # PyTorch, an extra
 
             backend = backend_of_arguments(args, caller)
             return (*_batch_columns(args, shapes, caller, backend), backend, None)
@@ -407,9 +408,7 @@ class Tape:
 
     def draw(self) -> Any:
         """The steps as a graphviz.Digraph: one box per step, arrows from what feeds it."""
-        from autograd.drawing.graph import _import_graphviz
-
-        graph = _import_graphviz().Digraph("tape", graph_attr={"rankdir": "LR"})
+        graph = import_graphviz().Digraph("tape", graph_attr={"rankdir": "LR"})
         sources = {s for level in self.levels for s in level.inputs if not s.startswith("step")}
         for source in sorted(sources):
             graph.node(source, source, shape="ellipse")
