@@ -18,6 +18,8 @@ from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU,
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
 from nn.layers.dropout import Dropout
 from nn.layers.embedding import Embedding
+from nn.layers.attention import MultiheadAttention
+from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import ACTIVATIONS, MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
@@ -39,10 +41,13 @@ __all__ = [
     "Identity",
     "LSTMCell",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Module",
+    "MultiheadAttention",
     "Neuron",
+    "RMSNorm",
     "RNNCell",
     "ReLU",
     "Sequential",
