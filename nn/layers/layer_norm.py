@@ -132,7 +132,7 @@ class LayerNorm(_Norm):
     def __repr__(self) -> str:
         return (
             f"LayerNorm({self.normalized_shape}, eps={self.eps}, "
-            f"elementwise_affine={self.elementwise_affine}, bias={self._bias})"
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None})"
         )
 
 
