@@ -234,10 +234,10 @@ def test_each_step_costs_one_position_plus_four_nodes_per_cached_key_and_head():
     # per head, one more key: its score (dot), its shift and exponential, its probability
     assert growth == [4 * heads] * 7
     # the first step: the projections (dot and bias per entry), the query's scaling, per head
-    # a score, shift, exponential, sum, reciprocal, probability and head_dim outputs, then the
-    # output projection
+    # a score, the max, shift, exponential, sum, reciprocal, probability and head_dim outputs,
+    # then the output projection
     head_dim = width // heads
-    assert counts[0] == 6 * width + width + heads * (6 + head_dim) + 2 * width
+    assert counts[0] == 6 * width + width + heads * (7 + head_dim) + 2 * width
 
 
 def test_a_step_of_the_full_forward_grows_with_the_prefix_where_the_cache_does_not():
@@ -370,3 +370,25 @@ def test_from_torch_refuses_the_settings_nn_does_not_have(options, message):
     torch = pytest.importorskip("torch")
     with pytest.raises(ValueError, match=message):
         from_torch(torch.nn.MultiheadAttention(4, 2, **options))
+
+
+def test_a_tape_traces_attention_and_replays_it_on_new_inputs():
+    pytest.importorskip("numpy")
+    from autograd import gradients, trace
+
+    attention = attention_with_random_biases(4, 2, True, seed=9)
+    mask = [[0.0, -1.0, 0.5]] * 3
+
+    def loss(*entries):
+        x = [list(entries[4 * t : 4 * t + 4]) for t in range(3)]
+        outputs, _ = attention(x, x, x, is_causal=True, attn_mask=mask, need_weights=False)
+        return sum_values([v * v for v in flat(outputs)])
+
+    rng = random.Random(0)
+    tape = trace(loss, *[rng.gauss(0, 1) for _ in range(12)])
+    new = [rng.gauss(0, 3) for _ in range(12)]  # other scores: another largest one per row
+    value, grads = tape.value_and_grad(*new)
+    inputs = [Value(v) for v in new]
+    expected = loss(*inputs)
+    assert abs(value - expected.data) <= 1e-12 * max(1.0, abs(expected.data))
+    assert_close(list(grads), gradients(expected, inputs), 1e-10)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
-from autograd import Value, dot, sum_values
+from autograd import Value, dot, max_values, sum_values
 from nn.layers.arguments import boolean_flag, positive_size, random_source_for
 from nn.layers.linear import Linear
 from nn.model_files import saveable
@@ -77,8 +77,10 @@ class MultiheadAttention(Module):
     position that may attend to nothing is refused (torch's softmax would give NaN). Training
     and eval mode compute the same.
 
-    The softmax subtracts each row's largest score, read from the data as a constant: the
-    probabilities are the same for any constant, and with the largest no exponential overflows.
+    The softmax subtracts each row's largest score, so no exponential overflows. The largest is
+    a node (`max_values`), not a number read from the data: a tape (`autograd.trace`, compiled
+    training) then recomputes it for every input, where it would refuse a constant taken from
+    the data. Its gradient, 1 - the sum of the probabilities, is 0 up to rounding.
 
     >>> attention = MultiheadAttention(4, 2, seed=0)
     >>> x = [[1.0, 0.0, -1.0, 0.5], [0.5, 0.5, 0.0, -1.0], [0.0, 1.0, 1.0, 0.0]]
@@ -263,12 +265,10 @@ def _attend(
     """One head at one query position: the softmax `p` of the scores q . k (plus `constants`,
     the mask's numbers, when given) over `keys`, and the output, p . column for each column."""
     scores = [dot(q, k) for k in keys]
-    if constants is None:
-        m = max(s.data for s in scores)
-        exps = [(s - m).exp() for s in scores]
-    else:
-        m = max(s.data + c for s, c in zip(scores, constants))
-        exps = [(s + (c - m)).exp() for s, c in zip(scores, constants)]
+    if constants is not None and any(constants):
+        scores = [s + c for s, c in zip(scores, constants)]
+    m = max_values(scores)
+    exps = [(s - m).exp() for s in scores]
     inverse = 1.0 / sum_values(exps)
     p = [e * inverse for e in exps]
     return p, [dot(p, column) for column in columns]
