@@ -1,7 +1,8 @@
 """nn's layers, one family a file: micrograd's networks (`mlp`), PyTorch's `linear` layers and
 `activation` modules, `dropout`, `norm` (batch normalisation), `embedding`, recurrent `cells` and
 the `rnn` wrappers that run them over sequences, `layer_norm` (LayerNorm, RMSNorm) and
-`attention` (its masks read in `attention_masks`); `arguments` holds the checks their constructors share.
+`attention` (its masks read in `attention_masks`); `arguments` holds the checks their
+constructors share.
 
 Each class registers itself with `nn.model_files` where it is defined (`@saveable`), so model
 files name the classes in the order they are imported here: micrograd's first.
