@@ -15,9 +15,11 @@ from nn.init import INITIALIZERS, he_normal, initializer, uniform, xavier_unifor
 from nn.interop.onnx_export import export_onnx
 from nn.interop.pytorch import from_torch, to_torch
 from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from nn.layers.attention import MultiheadAttention
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
 from nn.layers.dropout import Dropout
 from nn.layers.embedding import Embedding
+from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import ACTIVATIONS, MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
@@ -39,10 +41,13 @@ __all__ = [
     "Identity",
     "LSTMCell",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Module",
+    "MultiheadAttention",
     "Neuron",
+    "RMSNorm",
     "RNNCell",
     "ReLU",
     "Sequential",

@@ -17,6 +17,7 @@ from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU,
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
 from nn.layers.dropout import Dropout
 from nn.layers.embedding import Embedding
+from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
@@ -42,12 +43,13 @@ def export_onnx(module: Module, path: str | os.PathLike[str], dtype: str = "floa
     The graph computes what the module computes in eval mode (Dropout is the identity, BatchNorm1d
     uses its running statistics), whatever its mode, and takes a batch: its first axis is "batch",
     of any size. A feed-forward model (MLP, Layer, Neuron, Linear, Sequential, the activations,
-    Dropout, BatchNorm1d) reads `input` (batch, features) and writes `output` (batch, outputs); a
-    model that starts with an Embedding reads int64 indices (batch,); recurrent cells and RNN, LSTM,
-    GRU read and write PyTorch's tensors, sequence first (see `nn.interop.onnx_recurrent`).
-    Everything is written in plain ONNX operators that onnxruntime runs in both dtypes (GELU's erf,
-    which it lacks in float64, as a 32-point Gauss-Legendre sum there). A module with no ONNX form
-    (one of your own) is refused with a TypeError naming where it sits.
+    Dropout, BatchNorm1d, LayerNorm, RMSNorm) reads `input` (batch, features) and writes
+    `output` (batch, outputs); a model that starts with an Embedding reads int64 indices
+    (batch,); recurrent cells and RNN, LSTM, GRU read and write PyTorch's tensors, sequence
+    first (see `nn.interop.onnx_recurrent`). Everything is written in plain ONNX operators that
+    onnxruntime runs in both dtypes (GELU's erf, which it lacks in float64, as a 32-point
+    Gauss-Legendre sum there). A module with no ONNX form (one of your own) is refused with a
+    TypeError naming where it sits.
 
     >>> import os, tempfile
     >>> import numpy, onnxruntime
@@ -122,6 +124,8 @@ def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> 
         return graph.node("Identity", [x])
     if kind is BatchNorm1d:
         return _batch_norm(graph, module, x)
+    if kind in (LayerNorm, RMSNorm):
+        return _layer_norm(graph, module, x)
     if kind is Embedding:
         if not first:
             raise ValueError(
@@ -142,7 +146,8 @@ def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> 
     raise TypeError(
         f"export_onnx: {where} is a {kind.__module__}.{kind.__qualname__}, which has no ONNX "
         "form here; export_onnx writes nn's MLP, Layer, Neuron, Linear, Sequential, the "
-        "activations, Dropout, BatchNorm1d, Embedding, the recurrent cells, RNN, LSTM and GRU"
+        "activations, Dropout, BatchNorm1d, LayerNorm, RMSNorm, Embedding, the recurrent "
+        "cells, RNN, LSTM and GRU"
     )
 
 
@@ -161,6 +166,24 @@ def _batch_norm(graph: OnnxGraph, norm: BatchNorm1d, x: str) -> str:
     y = graph.node("Mul", [y, graph.constant(inverse, "inverse_std")])
     if norm.weight is not None and norm.bias is not None:
         y = graph.node("Mul", [y, graph.constant([w.data for w in norm.weight], "weight")])
+        y = graph.node("Add", [y, graph.constant([b.data for b in norm.bias], "bias")])
+    return y
+
+
+def _layer_norm(graph: OnnxGraph, norm: LayerNorm | RMSNorm, x: str) -> str:
+    """LayerNorm: (x - mean) * (var + eps) ** -0.5 * weight + bias; RMSNorm: x * (mean(x**2) +
+    eps) ** -0.5 * weight, over the last axis, in nn's order of operations, rather than ONNX's
+    LayerNormalization, whose epsilon attribute is stored in float32. RMSNorm's eps None is the
+    machine epsilon of the graph's dtype, as PyTorch takes that of its computation's."""
+    eps = norm.eps if norm.eps is not None else float(graph.numpy.finfo(graph.dtype).eps)
+    if type(norm) is LayerNorm:
+        x = graph.node("Sub", [x, graph.node("ReduceMean", [x], axes=[-1])])
+    square_mean = graph.node("ReduceMean", [graph.node("Mul", [x, x])], axes=[-1])
+    shifted = graph.node("Add", [square_mean, graph.constant(eps, "eps")])
+    y = graph.node("Mul", [x, graph.node("Pow", [shifted, graph.constant(-0.5, "minus_half")])])
+    if norm.weight is not None:
+        y = graph.node("Mul", [y, graph.constant([w.data for w in norm.weight], "weight")])
+    if getattr(norm, "bias", None) is not None:
         y = graph.node("Add", [y, graph.constant([b.data for b in norm.bias], "bias")])
     return y
 
@@ -205,6 +228,8 @@ def _own_sizes(module: Module) -> tuple[int | None, int | None]:
         return module.nin, 1
     if kind is BatchNorm1d:
         return module.num_features, module.num_features
+    if kind in (LayerNorm, RMSNorm):
+        return module.size, module.size
     if kind is Embedding:
         return None, module.embedding_dim
     return None, None

@@ -15,7 +15,11 @@ one example:
 - `MLP`, `Layer`, `Neuron`, `Linear`, `Sequential`, the activations, `Dropout`, `BatchNorm1d`:
   `model(x)` with x of shape (batch, features) gives (batch, outputs); a one-output MLP gives
   (batch, 1) where nn gives a bare Value.
+- `LayerNorm`, `RMSNorm`: `norm(x)` normalises the last axis of x, of any shape.
 - `Embedding`: `table(indices)` with an int64 tensor of any shape gives (..., embedding_dim).
+- `MultiheadAttention`: `attention(query, key, value, attn_mask=..., is_causal=...)` with
+  sequences of shape (L, embed_dim) and (S, embed_dim), or batches (L, batch, embed_dim); torch
+  wants the causal `attn_mask` whenever `is_causal=True`.
 - `RNNCell`, `GRUCell`: `cell(x, h)`; `LSTMCell`: `cell(x, (h, c))`; x is (batch, input_size),
   h and c are (batch, hidden_size).
 - `RNN`, `GRU`: `rnn(x, h0)`; `LSTM`: `lstm(x, (h0, c0))`; x is (seq, batch, input_size), the
@@ -32,8 +36,10 @@ from typing import Any, NamedTuple
 from autograd import Value, gc_paused
 from nn.extras import require
 from nn.interop.torch_structure import nn_structure, torch_structure
+from nn.layers.attention import MultiheadAttention
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
 from nn.layers.embedding import Embedding
+from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
@@ -83,8 +89,10 @@ def from_torch(torch_module: Any) -> Module:
     The way back from `to_torch`, and the way in for a PyTorch model built from the layers nn
     has: torch.nn's Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus (beta 1,
     threshold 20 or more), SiLU, GELU (exact), Identity, Dropout, BatchNorm1d (with running
-    statistics), Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM and GRU (one direction,
-    sequence first, no dropout between layers, no projections), and the twins in
+    statistics), LayerNorm and RMSNorm (over one axis), MultiheadAttention (no dropout, no
+    kdim, vdim, add_bias_kv or add_zero_attn), Embedding, RNNCell, LSTMCell, GRUCell, RNN,
+    LSTM and GRU (one direction, sequence first, no dropout between layers, no projections),
+    and the twins in
     `nn.interop.torch_modules`. Anything else is refused, naming it and where it sits
     (`model.3`): a TypeError for a module nn does not have, a ValueError for a setting it does
     not have.
@@ -155,6 +163,14 @@ def _tensors(module: Module) -> dict[str, Any]:
     kind = type(module)
     if kind in (Linear, Embedding):
         return _present(weight=module.weight, bias=getattr(module, "bias", None))
+    if kind in (LayerNorm, RMSNorm):
+        return _present(weight=module.weight, bias=getattr(module, "bias", None))
+    if kind is MultiheadAttention:
+        return _present(
+            in_proj_weight=module.in_proj_weight,
+            in_proj_bias=module.in_proj_bias,
+            **{"out_proj.weight": module.out_proj.weight, "out_proj.bias": module.out_proj.bias},
+        )
     if kind is BatchNorm1d:
         buffers = {key: Buffer(module, key) for key in BatchNorm1d.buffer_keys}
         return {**_present(weight=module.weight, bias=module.bias), **buffers}

@@ -13,9 +13,11 @@ import math
 from typing import Any
 
 from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from nn.layers.attention import MultiheadAttention
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
 from nn.layers.dropout import Dropout
 from nn.layers.embedding import Embedding
+from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear
 from nn.layers.mlp import MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
@@ -28,7 +30,8 @@ _SEQUENCES = (RNN, LSTM, GRU)
 _TWINS = (MLP, Layer, Neuron)
 _LAYERS = (
     "Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus, SiLU, GELU, Identity, Dropout, "
-    "BatchNorm1d, Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU"
+    "BatchNorm1d, LayerNorm, RMSNorm, Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU, "
+    "MultiheadAttention"
 )
 META = "meta"
 
@@ -60,6 +63,15 @@ def torch_structure(module: Module, where: str, torch: Any) -> Any:
     if kind is BatchNorm1d:
         options = {"eps": module.eps, "momentum": module.momentum, "affine": module.affine}
         return nn_.BatchNorm1d(module.num_features, **options, device=META)
+    if kind is LayerNorm:
+        options = {"eps": module.eps, "elementwise_affine": module.elementwise_affine}
+        return nn_.LayerNorm(module.size, **options, bias=module.config()["bias"], device=META)
+    if kind is RMSNorm:
+        options = {"eps": module.eps, "elementwise_affine": module.elementwise_affine}
+        return nn_.RMSNorm(module.size, **options, device=META)
+    if kind is MultiheadAttention:
+        bias = module.in_proj_bias is not None
+        return nn_.MultiheadAttention(module.embed_dim, module.num_heads, bias=bias, device=META)
     if kind is Embedding:
         # a table given, not drawn: torch draws N(0, 1) on the meta device through its Python
         # reference of normal_, whose first call imports torch's compiler (a second or two)
@@ -88,8 +100,9 @@ def nn_structure(twin: Any, where: str, torch: Any) -> Module:
     nn_, kind = torch.nn, type(twin)
     counterparts = {getattr(nn_, cls.__name__): cls for cls in (*_PLAIN, *_CELLS, *_SEQUENCES)}
     counterparts |= {getattr(torch_modules, cls.__name__): cls for cls in _TWINS}
-    for cls in (LeakyReLU, Softplus, GELU, Dropout, Linear, BatchNorm1d, Embedding):
+    for cls in (LeakyReLU, Softplus, GELU, Dropout, Linear, BatchNorm1d, Embedding, LayerNorm):
         counterparts[getattr(nn_, cls.__name__)] = cls
+    counterparts |= {nn_.RMSNorm: RMSNorm, nn_.MultiheadAttention: MultiheadAttention}
     if kind not in counterparts:
         public = getattr(nn_, kind.__name__, None) is kind
         name = f"torch.nn.{kind.__name__}" if public else f"{kind.__module__}.{kind.__qualname__}"
@@ -133,6 +146,12 @@ def _build(ours: type[Module], twin: Any, torch_modules: Any) -> Module:
     if ours is BatchNorm1d:
         _require(twin, "track_running_stats", True)
         return BatchNorm1d(twin.num_features, twin.eps, twin.momentum, twin.affine)
+    if ours is LayerNorm:
+        return LayerNorm(twin.normalized_shape, twin.eps, twin.elementwise_affine, _has_bias(twin))
+    if ours is RMSNorm:
+        return RMSNorm(twin.normalized_shape, twin.eps, twin.elementwise_affine)
+    if ours is MultiheadAttention:
+        return _attention(twin)
     if ours is Embedding:
         for setting, default in [("padding_idx", None), ("max_norm", None)]:
             _require(twin, setting, default)
@@ -154,6 +173,25 @@ def _build(ours: type[Module], twin: Any, torch_modules: Any) -> Module:
             options["nonlinearity"] = twin.nonlinearity
         return ours(twin.input_size, twin.hidden_size, **options)
     return _from_twin(ours, twin, torch_modules)
+
+
+def _has_bias(norm: Any) -> bool:
+    """The `bias` argument a torch.nn.LayerNorm was made with (it keeps no bias without a
+    weight, so that case says True, the default)."""
+    return norm.bias is not None or not norm.elementwise_affine
+
+
+def _attention(twin: Any) -> MultiheadAttention:
+    """nn's MultiheadAttention of a torch one: nn has no dropout of the weights, no separate
+    key and value sizes, no learned bias key or value and no zero attention. `batch_first`
+    is accepted either way: nn's calls take one sequence, never a batch."""
+    _require(twin, "dropout", 0.0)
+    _require(twin, "kdim", twin.embed_dim)
+    _require(twin, "vdim", twin.embed_dim)
+    _require(twin, "add_zero_attn", False)
+    if twin.bias_k is not None:
+        raise ValueError("add_bias_kv=True has no counterpart in nn, which supports only False")
+    return MultiheadAttention(twin.embed_dim, twin.num_heads, bias=twin.in_proj_bias is not None)
 
 
 def _from_twin(ours: type[Module], twin: Any, torch_modules: Any) -> Module:
