@@ -18,6 +18,7 @@ from autograd.functional import (
     value_and_grad,
 )
 from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
+from autograd.primitives import primitive
 from autograd.tape.batch_rules import batch_mean
 from autograd.tape.program import GuardError, TraceError
 from autograd.tape.tracing import fresh_numbers, trace
@@ -50,6 +51,7 @@ __all__ = [
     "jvp",
     "max_values",
     "no_grad",
+    "primitive",
     "save_graph",
     "step_through",
     "steps",
