@@ -137,7 +137,7 @@ def primitive(
     ...     top = max(xs)
     ...     return top + math.log(sum(math.exp(x - top) for x in xs))
     >>> from autograd import grad
-    >>> [round(g, 4) for g in grad(logsumexp)(1.0, 2.0, 3.0)]
+    >>> [round(g, 4) for g in grad(logsumexp, argnums=(0, 1, 2))(1.0, 2.0, 3.0)]
     [0.09, 0.2447, 0.6652]
     """
     if forward is None:
