@@ -2,6 +2,7 @@
 
 from autograd.backward import adjoints, topological_order
 from autograd.collector import gc_paused
+from autograd.custom_gradients import custom_vjp
 from autograd.drawing.graph import draw_graph, save_graph
 from autograd.drawing.page import step_through
 from autograd.drawing.steps import explain, steps
@@ -33,6 +34,7 @@ __all__ = [
     "adjoints",
     "batch_mean",
     "current_scope",
+    "custom_vjp",
     "dot",
     "draw_graph",
     "explain",
