@@ -277,6 +277,10 @@ def _checked_forward(forward: Callable[..., Any], name: str) -> Callable[..., fl
     return checked
 
 
+class MiscountError(ValueError):
+    """A primitive's derivatives returned another number of entries than it has inputs."""
+
+
 def _checked_derivatives(derivatives: Callable[..., Any], name: str) -> Callable[..., tuple]:
     refused = (
         f"{name}: its derivatives called float() on a Value (math.cos(x) does), which would cut "
@@ -296,7 +300,7 @@ def _checked_derivatives(derivatives: Callable[..., Any], name: str) -> Callable
             found = derivatives(out, *xs)
         if not isinstance(found, (tuple, list)) or len(found) != len(xs):
             count = len(found) if isinstance(found, (tuple, list)) else f"{found!r:.40}"
-            raise ValueError(
+            raise MiscountError(
                 f"{name}: derivatives must return one local derivative per input, a tuple of "
                 f"{len(xs)}, but returned {count}"
             )
@@ -314,9 +318,11 @@ def _probe(rule: PrimitiveRule, low: int, array_forward: Any, array_derivatives:
             xs = tuple(sample + 0.25 * k for k in range(n))
             try:
                 out = rule.forward(*xs)
-            except (ArithmeticError, ValueError):
+                found = rule.derivatives(out, *xs)
+            except MiscountError:
+                raise
+            except (ArithmeticError, ValueError):  # outside the domain: try the next point
                 continue
-            found = rule.derivatives(out, *xs)
             if array_forward is not None or array_derivatives is not None:
                 _probe_arrays(rule, xs, out, found, array_forward, array_derivatives)
             break

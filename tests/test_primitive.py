@@ -286,3 +286,13 @@ def test_a_tape_on_torch_tensors_runs_primitives_with_and_without_array_forms():
         on_numpy = tape(np.array([0.5, 1.0]))
         on_torch = tape(torch.tensor([0.5, 1.0], dtype=torch.float64))
     assert on_torch.tolist() == pytest.approx(on_numpy.tolist(), rel=1e-15)
+
+
+def test_a_derivative_undefined_at_a_sample_point_moves_the_probe_on():
+    # d/dx sqrt(|x - 0.5|) is undefined at the first sample point, 0.5
+    root = primitive(
+        lambda x: abs(x - 0.5) ** 0.5,
+        lambda out, x: ((1 if x > 0.5 else -1) / (2 * out),),
+        name="root_at_half",
+    )
+    assert grad(root)(1.5) == pytest.approx(0.5)
