@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from numbers import Real
 from typing import Any
 
@@ -25,6 +26,11 @@ modes.hot_path_flags(globals())
 # Set by autograd.trace: told of every Python decision taken on a Value's data (a comparison,
 # float(), item()), so a tape can guard it. Comparisons and conversions are never on the hot path.
 _decision_hook: Any = None
+
+# Set by autograd.primitive and autograd.custom_vjp while a user's derivative code runs on Values
+# (for a second derivative): float() of a Value there (math.cos(x) calls it) would cut the graph
+# and make the second derivative silently 0, so it raises TypeError with this message instead.
+float_refused: ContextVar[str | None] = ContextVar("autograd_float_refused", default=None)
 
 
 def _to_float(data: Any, what: str = "Value") -> float:
@@ -111,12 +117,18 @@ class Value:
     def __float__(self) -> float:
         if _decision_hook is not None:
             _decision_hook(self, "float", None, self.data)
+        refused = float_refused.get()
+        if refused is not None:
+            raise TypeError(refused)
         return self.data
 
     def item(self) -> float:
         """The float value, as PyTorch's `Tensor.item()`."""
         if _decision_hook is not None:
             _decision_hook(self, "item", None, self.data)
+        refused = float_refused.get()
+        if refused is not None:
+            raise TypeError(refused)
         return self.data
 
     def __format__(self, spec: str) -> str:
