@@ -15,6 +15,8 @@ one example:
 - `MLP`, `Layer`, `Neuron`, `Linear`, `Sequential`, the activations, `Dropout`, `BatchNorm1d`:
   `model(x)` with x of shape (batch, features) gives (batch, outputs); a one-output MLP gives
   (batch, 1) where nn gives a bare Value.
+- `Conv1d`, `MaxPool1d`, `AvgPool1d`: x is (batch, channels, length); `Conv2d`, `MaxPool2d`,
+  `AvgPool2d`: (batch, channels, height, width); `Flatten` gives (batch, features).
 - `Embedding`: `table(indices)` with an int64 tensor of any shape gives (..., embedding_dim).
 - `RNNCell`, `GRUCell`: `cell(x, h)`; `LSTMCell`: `cell(x, (h, c))`; x is (batch, input_size),
   h and c are (batch, hidden_size).
@@ -33,6 +35,7 @@ from autograd import Value, gc_paused
 from nn.extras import require
 from nn.interop.torch_structure import nn_structure, torch_structure
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
+from nn.layers.conv import Conv1d, Conv2d
 from nn.layers.embedding import Embedding
 from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import MLP, Layer, Neuron
@@ -84,7 +87,9 @@ def from_torch(torch_module: Any) -> Module:
     has: torch.nn's Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus (beta 1,
     threshold 20 or more), SiLU, GELU (exact), Identity, Dropout, BatchNorm1d (with running
     statistics), Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM and GRU (one direction,
-    sequence first, no dropout between layers, no projections), and the twins in
+    sequence first, no dropout between layers, no projections), Conv1d and Conv2d (no groups,
+    zero padding), MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d (no ceil_mode or dilation,
+    padding counted in averages), Flatten (whole examples), and the twins in
     `nn.interop.torch_modules`. Anything else is refused, naming it and where it sits
     (`model.3`): a TypeError for a module nn does not have, a ValueError for a setting it does
     not have.
@@ -146,14 +151,23 @@ def _tensor(held: Any, dtype: Any, torch: Any) -> Any:
         return torch.tensor(value, dtype=torch.long if type(value) is int else dtype)
     if type(held[0]) is Value:
         return torch.tensor([v.data for v in held], dtype=dtype)
-    return torch.tensor([[v.data for v in row] for row in held], dtype=dtype)
+    if type(held[0][0]) is Value:
+        return torch.tensor([[v.data for v in row] for row in held], dtype=dtype)
+    return torch.tensor(_numbers(held), dtype=dtype)  # a convolution's 3-d or 4-d weight
+
+
+def _numbers(held: Any) -> Any:
+    """The floats of nested lists of Values, nested the same way."""
+    if type(held[0]) is Value:
+        return [v.data for v in held]
+    return [_numbers(part) for part in held]
 
 
 def _tensors(module: Module) -> dict[str, Any]:
     """Every parameter and buffer of a (non-Sequential) module by its torch name: parameters as
     nested lists of Values in the tensor's shape, buffers as `Buffer`s."""
     kind = type(module)
-    if kind in (Linear, Embedding):
+    if kind in (Linear, Embedding, Conv1d, Conv2d):
         return _present(weight=module.weight, bias=getattr(module, "bias", None))
     if kind is BatchNorm1d:
         buffers = {key: Buffer(module, key) for key in BatchNorm1d.buffer_keys}
@@ -215,8 +229,8 @@ def _tie_in_torch(module: Module, twin: Any, where: str, tied: dict) -> None:
 
 
 def _values(held: Any) -> list[Value]:
-    """The Values of a tensor nn holds (a list, or a list of rows), in order."""
-    return list(held) if type(held[0]) is Value else [v for row in held for v in row]
+    """The Values of a tensor nn holds (a list, or nested lists), in order."""
+    return list(held) if type(held[0]) is Value else [v for row in held for v in _values(row)]
 
 
 def _neurons_as_linear(prefix: str, neurons: list[Neuron]) -> dict[str, Any]:
@@ -266,12 +280,8 @@ def _load(module: Module, state: dict[str, Any], where: str) -> None:
         if isinstance(held, Buffer):
             setattr(held.owner, held.attribute, tensor.detach().cpu().tolist())
             continue
-        flat = type(held[0]) is Value
-        values = tensor.detach().cpu().tolist()
-        rows, values = ([held], [values]) if flat else (held, values)
-        for row, row_values in zip(rows, values):
-            for parameter, value in zip(row, row_values):
-                parameter.data = value
+        for parameter, value in zip(_values(held), tensor.detach().cpu().reshape(-1).tolist()):
+            parameter.data = value
 
 
 def _shape(held: Any) -> list[int]:
@@ -280,7 +290,7 @@ def _shape(held: Any) -> list[int]:
     if isinstance(held, Buffer):
         value = getattr(held.owner, held.attribute)
         return [] if type(value) is int else [len(value)]
-    return [len(held)] if type(held[0]) is Value else [len(held), len(held[0])]
+    return [len(held)] if type(held[0]) is Value else [len(held), *_shape(held[0])]
 
 
 def _check_tensor(tensor: Any, shape: list[int], where: str) -> None:
