@@ -29,7 +29,7 @@ def conv_graph(graph: OnnxGraph, module: _ConvNd | _Pool | Flatten, x: str) -> s
 
     >>> import onnx
     >>> conv_graph(OnnxGraph(onnx, "float32"), Conv1d(1, 2, 3, seed=0), "input")
-    'Conv_1'
+    'Conv_2'
     """
     if isinstance(module, Flatten):
         return graph.node("Flatten", [x], axis=1)

@@ -51,11 +51,12 @@ def export_onnx(module: Module, path: str | os.PathLike[str], dtype: str = "floa
     Dropout, BatchNorm1d) reads `input` (batch, features) and writes `output` (batch, outputs); a
     model that starts with an Embedding reads int64 indices (batch,); one that starts with a
     convolution or pooling layer reads (batch, channels, length) or (batch, channels, height,
-    width), of any length, height and width (see `nn.interop.onnx_conv`); recurrent cells and RNN, LSTM,
-    GRU read and write PyTorch's tensors, sequence first (see `nn.interop.onnx_recurrent`).
-    Everything is written in plain ONNX operators that onnxruntime runs in both dtypes (GELU's erf,
-    which it lacks in float64, as a 32-point Gauss-Legendre sum there). A module with no ONNX form
-    (one of your own) is refused with a TypeError naming where it sits.
+    width), of any length, height and width (see `nn.interop.onnx_conv`); recurrent cells and
+    RNN, LSTM, GRU read and write PyTorch's tensors, sequence first (see
+    `nn.interop.onnx_recurrent`). Everything is written in ONNX operators that onnxruntime runs
+    in both dtypes (GELU's erf, which it lacks in float64, as a 32-point Gauss-Legendre sum
+    there; Conv and AveragePool, which it lacks in float64, as slices and a MatMul). A module
+    with no ONNX form (one of your own) is refused with a TypeError naming where it sits.
 
     >>> import os, tempfile
     >>> import numpy, onnxruntime
