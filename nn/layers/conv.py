@@ -160,9 +160,9 @@ def _fold(entries: list, sizes: tuple[int, ...]) -> list:
 class Conv1d(_ConvNd):
     """A 1-d convolution (PyTorch's cross-correlation) over an example of in_channels x length.
 
-    out[o][t] = bias[o] + sum over i, k of weight[o][i][k] * x[i][t * stride - padding +
-    k * dilation], the zero padding included; the output is out_channels x L_out with
-    L_out = floor((L + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1.
+    `out[o][t] = bias[o] + sum_{i,k} weight[o][i][k] * x[i][t * stride - padding + k * dilation]`,
+    the zero padding included; the output is out_channels x L_out with
+    `L_out = floor((L + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1`.
     `weight` is out_channels x in_channels x kernel_size, `bias` out_channels long, all from
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels * kernel_size (PyTorch's
     default), weights then biases, from `random.Random(seed)` (the global `random` when None).
