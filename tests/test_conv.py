@@ -321,3 +321,21 @@ def test_export_onnx_runs_a_conv_net_on_a_batch_as_nn_does(dtype, tmp_path):
         assert numpy.allclose(y, expected, rtol=0, atol=1e-12 if dtype == "float64" else 1e-5)
         ops = {node.op_type for node in onnx.load(tmp_path / "conv.onnx").graph.node}
         assert ("Conv" in ops) == (dtype == "float32")
+
+
+def test_each_output_is_one_dot_node_over_the_window_inside_the_input_plus_the_bias():
+    layer = Conv1d(2, 1, 3, padding=1, seed=0)
+    x = [[Value(1.0) for _ in range(4)] for _ in range(2)]
+    (row,) = layer(x)
+    edge, inner = row[0], row[1]
+    assert edge.op == "+" and edge.parents[1] is layer.bias[0]
+    assert edge.parents[0].op == "dot" and len(edge.parents[0].parents) == 2 * (2 * 2)
+    assert inner.parents[0].op == "dot" and len(inner.parents[0].parents) == 2 * (2 * 3)
+
+
+def test_activations_apply_to_every_entry_of_nested_feature_maps():
+    out = ReLU()([[[-1.0, 2.0]], [[3.0, -4.0]]])
+    assert [[[v.data for v in row] for row in channel] for channel in out] == [
+        [[0.0, 2.0]],
+        [[3.0, 0.0]],
+    ]
