@@ -11,7 +11,7 @@ from functools import lru_cache
 from numbers import Integral
 from typing import Any
 
-Gather = Callable[[Sequence[Any]], tuple]
+Gather = Callable[[Sequence[Any]], Sequence[Any]]
 AXES = {1: "length", 2: "height x width"}
 
 
@@ -47,14 +47,14 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
 
 
 def gather(indices: Sequence[int]) -> Gather:
-    """A function that picks `indices` out of a sequence, as a tuple (itemgetter, always a tuple).
+    """A function that picks `indices` out of a sequence, as a sequence: an itemgetter (picklable,
+    as a lambda is not), given one index as a slice so that it too returns a sequence.
 
-    >>> gather([2, 0])("abc"), gather([1])("abc")
+    >>> gather([2, 0])("abc"), gather([1])(("a", "b", "c"))
     (('c', 'a'), ('b',))
     """
     if len(indices) == 1:
-        only = indices[0]
-        return lambda seq: (seq[only],)
+        return operator.itemgetter(slice(indices[0], indices[0] + 1))
     return operator.itemgetter(*indices)
 
 
