@@ -1,11 +1,13 @@
 """Datasets: small two-dimensional sets and mini-batching (`toy`), scikit-learn's 8x8 digits
-(`load_digits`, an extra), and sequence tasks for recurrent networks (`sequences`).
+(`load_digits`, an extra), MNIST-1D (`load_mnist1d`, an extra), and sequence tasks for
+recurrent networks (`sequences`).
 
 Every maker returns `(X, y)` and draws from `random.Random(seed)`: one seed, one dataset.
 """
 
 from nn.data.batching import batches, check_data
 from nn.data.digits import load_digits
+from nn.data.mnist1d import load_mnist1d
 from nn.data.sequences import (
     TEXT,
     CharCorpus,
@@ -27,6 +29,7 @@ __all__ = [
     "char_corpus",
     "check_data",
     "load_digits",
+    "load_mnist1d",
     "make_circles",
     "make_moons",
     "make_spirals",
