@@ -46,13 +46,13 @@ Value: Any = None
 
 _newobj = copyreg.__newobj__
 # Per thread: .filled, id(node) -> the _Block saving it; .open, the blocks being saved; .blocks,
-# all that count (their pickles are not done)
+# all that count (their pickles are not done); .scopes, the records of scopes and their owners
 _here = threading.local()
 
 
 def reduce_node(node: Any) -> tuple:
     """`Value.__reduce_ex__`: an empty shell, filled from a record of the list that covers it."""
-    filled, open_blocks, blocks = _this_thread()
+    filled, open_blocks, blocks, scopes = _this_thread()
     block = filled.get(id(node))
     if block is not None and block in open_blocks:
         return (_newobj, (Value,))  # its record is in the list being saved
@@ -62,7 +62,7 @@ def reduce_node(node: Any) -> tuple:
             return (_newobj, (Value,))
     if node._op is None and node._scope is None and type(node.grad) is not Value:
         return (_leaf, (node.data, node.grad, node.label))  # a parameter: nothing to walk
-    block = _Block(filled, open_blocks, blocks)
+    block = _Block(filled, open_blocks, blocks, scopes)
     with gc_paused():  # a graph holds no cycles: the collector's passes would only walk it
         records = block.collect([node], skip_saved=True)
     tail = _Tail(block)
@@ -87,12 +87,12 @@ def _leaf(data: float, grad: Any, label: Any) -> Any:
     return node
 
 
-def _this_thread() -> tuple[dict, list, set]:
+def _this_thread() -> tuple[dict, list, set, dict]:
     filled = getattr(_here, "filled", None)
     if filled is None:
         filled = _here.filled = {}
-        _here.open, _here.blocks = [], set()
-    return filled, _here.open, _here.blocks
+        _here.open, _here.blocks, _here.scopes = [], set(), {}
+    return filled, _here.open, _here.blocks, _here.scopes
 
 
 class _Block:
@@ -101,12 +101,13 @@ class _Block:
     which pickle's memo holds until the pickle is done; a pickle abandoned halfway drops it."""
 
     __slots__ = (
-        "filled", "open", "blocks", "keys", "kept", "frontier", "missing", "rule_keys", "scopes",
+        "filled", "open", "blocks", "scopes", "keys", "kept", "frontier", "missing", "rule_keys",
         "tail",
     )  # fmt: skip
 
-    def __init__(self, filled: dict, open_blocks: list, blocks: set) -> None:
+    def __init__(self, filled: dict, open_blocks: list, blocks: set, scopes: dict) -> None:
         self.filled = filled
+        self.scopes = scopes  # this thread's scope records, shared by its blocks
         self.open = open_blocks  # this thread's: the callback below may run in another
         self.blocks = blocks  # this thread's blocks that count
         blocks.add(self)
@@ -115,7 +116,6 @@ class _Block:
         self.frontier: set[int] = set()
         self.missing: list = []
         self.rule_keys: dict[int, tuple] = {}
-        self.scopes: dict[int, Any] = {}
         self.tail: Any = None
 
     def collect(self, starts: list, skip_saved: bool) -> list:
@@ -176,7 +176,7 @@ class _Block:
 
     def scope_record(self, scope: Any) -> tuple:
         """(name, owner, outer scope's record), one per Scope; owners stand in by their names."""
-        saved = self.scopes.get(id(scope))
+        saved = self.scopes.get(id(scope))  # shared by the blocks that count, as long as they do
         if saved is None:
             owner = scope.owner
             if not isinstance(owner, (str, type(None))):
@@ -200,6 +200,8 @@ class _Block:
                 del filled[key]
         self.keys, self.kept = [], []
         self.blocks.discard(self)
+        if not self.blocks:
+            self.scopes.clear()
 
 
 class _Tail:
