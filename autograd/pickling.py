@@ -12,16 +12,16 @@ Every `Value` a record names (a parent, a grad made with `create_graph=True`) ha
 own in the list, so pickle saves it there as an empty shell, which loading fills from its record:
 nothing is saved inside anything else, and identity is kept through pickle's memo (a node shared
 by two roots in one pickle is one node after loading). What a root's list covers is known while
-pickle saves it (`_open` blocks); afterwards, while the pickle lasts, a later root's list leaves
-out the nodes an earlier one saved (its `frontier`): pickle's memo names them. Should one of them
-not be in the memo after all (another pickler kept alive in this thread saved it), its fields
-follow in a second list once the first is saved (`_Tail`), still without recursion.
+pickle saves it (its `_Block` is open); afterwards, while the pickle lasts, a later root's list
+leaves out the nodes an earlier one saved (its `frontier`): pickle's memo names them. Should one
+of them not be in the memo after all (another pickler kept alive in this thread saved it), its
+fields follow in a second list once the first is saved (`_Tail`), still without recursion.
 
 Rules travel by name (`rules.register`): a record holds (name, constant, home), and loading looks
 the rule up, importing `home`, the module a user's primitive was made in, when the name is not
 registered yet. Scopes travel as their names: the owner of a scope (a module, usually) is not
 pickled with a graph; each owner becomes a `PickledOwner` holding the scope's name, one per owner
-in one root's graph, so drawings still group nodes by who made them.
+in one pickle, so drawings still group nodes by who made them.
 
 `copy.deepcopy` copies a graph the same way, iteratively, with its memo; rules and scopes are
 shared with the original (they describe how a node was made, as a rule does). `copy.copy` makes
@@ -63,8 +63,12 @@ def reduce_node(node: Any) -> tuple:
     if node._op is None and node._scope is None and type(node.grad) is not Value:
         return (_leaf, (node.data, node.grad, node.label))  # a parameter: nothing to walk
     block = _Block(filled, open_blocks, blocks, scopes)
-    with gc_paused():  # a graph holds no cycles: the collector's passes would only walk it
-        records = block.collect([node], skip_saved=True)
+    try:
+        with gc_paused():  # a graph holds no cycles: the collector's passes would only walk it
+            records = block.collect([node], skip_saved=True)
+    except BaseException:  # a rule with no name to travel by: forget what was taken
+        block.close()
+        raise
     tail = _Tail(block)
     block.tail = weakref.ref(tail, block.close)
     open_blocks.append(block)
