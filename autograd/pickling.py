@@ -351,7 +351,9 @@ def _deepcopy(root: Any, memo: dict) -> Any:
         new = memo[id(node)]
         new.data, new._op, new._scope, new._pending = node.data, node._op, node._scope, 0
         grad = node.grad
-        new.grad = new_of(id(grad)) if type(grad) is Value else copy.deepcopy(grad, memo)
+        if type(grad) is not float:
+            grad = new_of(id(grad)) if type(grad) is Value else copy.deepcopy(grad, memo)
+        new.grad = grad
         label = node.label
         new.label = label if type(label) is str else copy.deepcopy(label, memo)
         a, b, more = node._a, node._b, node._more

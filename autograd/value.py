@@ -319,7 +319,7 @@ class Value:
         return _apply1(rules.COS, self)
 
 
-pickling.Value = Value
+pickling.Value = Value  # the class whose shells a pickled graph is loaded into
 
 
 def _data_of(other: Value | Number) -> float:
