@@ -15,7 +15,7 @@ import threading
 
 import pytest
 from hypothesis import given, settings
-from strategies import build, graphs_with_points
+from strategies import build, feed_forward_models, graphs_with_points, outputs_of
 
 from autograd import Value, gradients, graph_scope, rules, topological_order
 from autograd.pickling import PickledOwner
@@ -327,6 +327,34 @@ def test_a_model_and_its_optimizer_with_a_graph_attached_copy_together(duplicate
     optimizer.step(), optimizer2.step()
     assert [p.data for p in model2.parameters()] == [p.data for p in model.parameters()]
     assert model2([0.1, 0.2, 0.3]).data == model([0.1, 0.2, 0.3]).data
+
+
+@settings(max_examples=20, deadline=None)
+@given(feed_forward_models())
+def test_random_models_give_the_same_outputs_and_state_after_pickle_and_deepcopy(model_and_nin):
+    model, nin = model_and_nin
+    model.eval()
+    x = [0.1 * (i + 1) for i in range(nin)]
+    expected = [getattr(v, "data", v) for v in outputs_of(model(x))]  # an empty Sequential: x
+    for duplicate in (round_trip, copy.deepcopy):
+        twin = duplicate(model)
+        assert twin.state_dict() == model.state_dict()
+        assert [getattr(v, "data", v) for v in outputs_of(twin(x))] == expected
+        assert not {id(p) for p in twin.parameters()} & {id(p) for p in model.parameters()}
+
+
+@pytest.mark.parametrize("duplicate", [round_trip, copy.deepcopy])
+def test_dropout_on_the_global_random_stream_still_draws_from_it_after_a_copy(duplicate):
+    import random
+
+    from nn import Dropout
+
+    twin = duplicate(Dropout(0.5))
+    assert twin._rng is random
+    random.seed(3)
+    first = [v.data for v in twin([Value(1.0)] * 20)]
+    random.seed(3)
+    assert [v.data for v in Dropout(0.5)([Value(1.0)] * 20)] == first
 
 
 def test_a_copied_model_trains_apart_from_the_original():
