@@ -18,10 +18,13 @@ of them not be in the memo after all (another pickler kept alive in this thread 
 fields follow in a second list once the first is saved (`_Tail`), still without recursion.
 
 Rules travel by name (`rules.register`): a record holds (name, constant, home), and loading looks
-the rule up, importing `home`, the module a user's primitive was made in, when the name is not
-registered yet. Scopes travel as their names: the owner of a scope (a module, usually) is not
-pickled with a graph; each owner becomes a `PickledOwner` holding the scope's name, one per owner
-in one pickle, so drawings still group nodes by who made them.
+the rule up, importing `home`, the module the rule was made in, when the name is not registered
+yet. A rule whose class pickles it by reference (a user's primitive, by the name it is importable
+as) is saved as itself, once per root.
+
+Scopes travel as their names: the owner of a scope (a module, usually) is not pickled with a
+graph; each owner becomes a `PickledOwner` holding the scope's name, one per owner in one pickle,
+so drawings still group nodes by who made them.
 
 `copy.deepcopy` copies a graph the same way, iteratively, with its memo; rules and scopes are
 shared with the original (they describe how a node was made, as a rule does). `copy.copy` makes
@@ -263,26 +266,32 @@ class PickledOwner:
         return f"PickledOwner({self.name!r})"
 
 
-def _rule_key(rule: rules.Rule) -> tuple:
-    """(name, constant, home): what loading needs to find `rule` again."""
+def _rule_key(rule: rules.Rule) -> Any:
+    """(name, constant, home), what loading needs to find `rule` again; or the rule itself, when
+    its class pickles it by reference (a user's primitive, by the name it is importable as)."""
     registered = rules.registered(rule.name)
+    if registered is not None:
+        base, home = registered
+        if (base is rule) if rule.constant is None else (base.bind(rule.constant) == rule):
+            return (rule.name, rule.constant, home)
+    if type(rule).__reduce__ is not rules.Rule.__reduce__:
+        rule.__reduce__()  # refuses now, before any of the graph is saved, if it cannot pickle
+        return rule
     if registered is None:
         raise TypeError(
             f"cannot pickle a node made by the rule {rule.name!r}: no rule of that name is "
             f"registered (autograd.rules.register), so loading could not find it again"
         )
-    base, home = registered
-    same = base is rule if rule.constant is None else base.bind(rule.constant) == rule
-    if not same:
-        raise TypeError(
-            f"cannot pickle a node made by a rule named {rule.name!r}: it is not the rule "
-            f"registered under that name (from {home or 'autograd.rules'}), so loading would "
-            f"find another one"
-        )
-    return (rule.name, rule.constant, home)
+    raise TypeError(
+        f"cannot pickle a node made by a rule named {rule.name!r}: it is not the rule "
+        f"registered under that name (from {registered[1] or 'autograd.rules'}), so loading "
+        f"would find another one"
+    )
 
 
-def _rule_of(key: tuple, found: dict) -> rules.Rule:
+def _rule_of(key: Any, found: dict) -> rules.Rule:
+    if isinstance(key, rules.Rule):  # it pickled itself: loading found it already
+        return key
     rule = found.get(id(key))  # one key tuple per rule in a pickle: its identity names it
     if rule is None:
         name, constant, home = key
