@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from numbers import Real
 from typing import Any
 
-from autograd import modes, rules
+from autograd import modes, pickling, rules
 from autograd.backward import adjoints, backpropagate
 from autograd.modes import Scope, frame_here, grad_enabled_here
 from autograd.rules import Rule
@@ -193,6 +193,19 @@ class Value:
         """A constant copy: same data and label, no parents."""
         return Value(self.data, self.label)
 
+    # --- pickle and copy (autograd/pickling.py: whole graphs, without recursion) ----------------
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        return pickling.reduce_node(self)
+
+    def __setstate__(self, state: tuple) -> None:
+        pickling.restore(self, state)
+
+    def __copy__(self) -> Value:
+        return pickling.copy_node(self)
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        return pickling.deepcopy_node(self, memo)
+
     # --- arithmetic -----------------------------------------------------------------------------
     # + and * make most nodes, so they skip the generic _apply* calls: the same forward and
     # locals as rules.ADD, ADD_CONSTANT, MUL and MUL_CONSTANT, written out (tests/test_fast_paths.py
@@ -349,6 +362,9 @@ class Value:
 
     def cos(self) -> Value:
         return _apply1(rules.COS, self)
+
+
+pickling.Value = Value  # the class whose shells a pickled graph is loaded into
 
 
 def _data_of(other: Value | Number) -> float:

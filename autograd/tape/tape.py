@@ -47,6 +47,13 @@ class Cotangent(NamedTuple):
     parameters: Any
 
 
+_NOT_SAVED = (
+    "a Tape cannot be {what}: it holds compiled steps and array buffers, not a graph. Save or "
+    "copy what it was traced from instead (the model, or the Values f closes over: both pickle "
+    "and copy), and trace again with autograd.trace(f, *example_args) afterwards"
+)
+
+
 class Tape:
     """A function of `Value`s traced once (`autograd.trace`) and compiled to array operations.
 
@@ -113,6 +120,18 @@ class Tape:
             f"{len(self.program.nodes)} nodes in {len(self.levels)} steps, "
             f"{len(self.parameters)} parameters, {len(self._guards)} guards)"
         )
+
+    # A tape holds compiled steps, array buffers per thread and backend, and the traced function's
+    # decisions as guards: saving them would tie a file to this version's compiler. The model and
+    # the function are what last; tracing again after loading rebuilds the tape.
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(_NOT_SAVED.format(what="pickled"))
+
+    def __copy__(self) -> Any:
+        raise TypeError(_NOT_SAVED.format(what="copied"))
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        raise TypeError(_NOT_SAVED.format(what="copied"))
 
     # --- calls ------------------------------------------------------------------------------------
     def __call__(self, *args: Any, params: np.ndarray | None = None) -> Any:
