@@ -344,70 +344,94 @@ def _halves(node: Node) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def _layers_of(build: _Builder, members: list[int]) -> list[_SharedLayer]:
+    """The layers among one level's candidate dot nodes. The work is done per distinct weight
+    tuple (a filter's, or its part a padded window uses), not per node: a convolution has a few
+    per filter however many positions it has."""
     nodes = build.program.nodes
-    filters, slots, layers = _UnionFind(), _UnionFind(), _UnionFind()
-    at: dict[tuple, list[int]] = defaultdict(list)  # a position (its inputs) -> its nodes
+    tuple_of: dict[tuple[int, ...], int] = {}  # a weight tuple -> its number
+    at: dict[tuple, list[tuple[int, int]]] = defaultdict(list)  # inputs -> (node, tuple)
     for i in members:
         weights, inputs = _halves(nodes[i])
-        for q in weights[1:]:
-            filters.union(weights[0], q)
-        at[inputs].append(i)
+        at[inputs].append((i, tuple_of.setdefault(weights, len(tuple_of))))
+    tuples = list(tuple_of)
+    filters, owner = _UnionFind(), {}  # tuples sharing a weight are one filter's
+    for t, weights in enumerate(tuples):
+        for q in weights:
+            if owner.setdefault(q, t) != t:
+                filters.union(owner[q], t)
+    slots, seen = _UnionFind(), set()  # weights meeting one input entry fill one slot
+    for here in at.values():
+        signature = tuple(t for _, t in here)
+        distinct = len({filters.find(t) for t in signature}) == len(signature)
+        if signature in seen or not distinct:
+            continue  # a filter twice at these inputs: two positions reading the same entries
+        seen.add(signature)
+        first = tuples[here[0][1]]
+        for _, t in here[1:]:
+            for a, b in zip(first, tuples[t]):
+                if a != b:
+                    slots.union(a, b)
+    # a position: its inputs, and the slots they meet (a dilated kernel reaching into the
+    # padding can give two positions the same inputs, met by other weights)
+    slot_of = {t: tuple(slots.find(q) for q in weights) for t, weights in enumerate(tuples)}
+    positions: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
     for inputs, here in at.items():
-        for j in range(len(inputs)):
-            for i in here[1:]:
-                slots.union(nodes[here[0]].parents[j], nodes[i].parents[j])
-        for i in here:
-            layers.union(("position", inputs), ("filter", filters.find(nodes[i].parents[0])))
+        for i, t in here:
+            positions[inputs, slot_of[t]].append((i, t))
+    layers = _UnionFind()
+    for position, here in positions.items():
+        for _, t in here:
+            layers.union(("position", position), ("filter", filters.find(t)))
     parts: dict[Any, list[tuple]] = defaultdict(list)
-    for inputs in at:
-        parts[layers.find(("position", inputs))].append(inputs)
-    # weights in the order of their rows (a layer's weights then take a strided view)
-    rank = lambda q: build.row[q][1] if q in build.row else len(nodes) + q  # noqa: E731
+    for position in positions:
+        parts[layers.find(("position", position))].append(position)
     found = []
-    for positions in parts.values():
-        if len(positions) < 2:
+    for part in parts.values():
+        if len(part) < 2:
             continue  # one position: a Linear layer, a MatmulStep
-        layer = _shared_layer(nodes, positions, at, filters, slots, rank)
+        layer = _shared_layer(build, part, positions, tuples, filters, slot_of)
         if layer is not None:
             found.append(layer)
     return found
 
 
-def _shared_layer(nodes, positions, at, filters, slots, rank) -> _SharedLayer | None:
+def _shared_layer(build, part, positions, tuples, filters, slot_of) -> _SharedLayer | None:
     """The layer of these positions' nodes, or None where they are not a full grid of filters
     and positions with one weight per filter and slot."""
-    grid: dict[tuple, int] = {}
-    place: dict[tuple, int] = {}  # (filter, slot) -> its weight
-    for inputs in positions:
-        for i in at[inputs]:
-            weights = _halves(nodes[i])[0]
-            f = filters.find(weights[0])
-            if (f, inputs) in grid:
+    grid: dict[tuple, int] = {}  # (filter, position) -> its node
+    used: set[int] = set()  # the weight tuples met
+    for position in part:
+        for i, t in positions[position]:
+            if grid.setdefault((filters.find(t), position), i) != i:
                 return None  # two nodes of one filter at one position
-            grid[f, inputs] = i
-            for q in weights:
-                if place.setdefault((f, slots.find(q)), q) != q:
-                    return None  # two weights of one filter in one slot
+            used.add(t)
+    place: dict[tuple, int] = {}  # (filter, slot) -> its weight
+    for t in used:
+        f = filters.find(t)
+        for q, c in zip(tuples[t], slot_of[t]):
+            if place.setdefault((f, c), q) != q:
+                return None  # two weights of one filter in one slot
     filter_ids = {f for f, _ in place}
     slot_ids = {c for _, c in place}
-    if len(grid) != len(filter_ids) * len(positions) or len(place) != len(filter_ids) * len(
-        slot_ids
-    ):
+    F, C = len(filter_ids), len(slot_ids)
+    if len(grid) != F * len(part) or len(place) != F * C:
         return None  # a filter missing at some position, or missing some slot
-    filter_order = sorted(
-        filter_ids, key=lambda f: min(rank(q) for (g, _), q in place.items() if g == f)
-    )
+    # filters and slots in the order of the weights' rows, so that W is a strided view
+    rank = {q: build.row[q][1] if q in build.row else len(build.row) + q for q in place.values()}
+    lowest: dict[Any, int] = {}
+    for (f, _), q in place.items():
+        lowest[f] = min(lowest.get(f, rank[q]), rank[q])
+    filter_order = sorted(filter_ids, key=lowest.__getitem__)
     first = filter_order[0]
-    slot_order = sorted(slot_ids, key=lambda c: rank(place[first, c]))
+    slot_order = sorted(slot_ids, key=lambda c: rank[place[first, c]])
     slot_index = {c: k for k, c in enumerate(slot_order)}
-    positions = sorted(positions)
-    columns: list[list[int | None]] = [[None] * len(positions) for _ in slot_order]
-    for p, inputs in enumerate(positions):
-        weights = _halves(nodes[grid[first, inputs]])[0]
-        for q, x in zip(weights, inputs):
-            columns[slot_index[slots.find(q)]][p] = x
+    part = sorted(part, key=lambda position: position[0])
+    columns: list[list[int | None]] = [[None] * len(part) for _ in slot_order]
+    for p, (inputs, slots) in enumerate(part):
+        for c, x in zip(slots, inputs):
+            columns[slot_index[c]][p] = x
     return _SharedLayer(
-        [grid[f, inputs] for f in filter_order for inputs in positions],
+        [grid[f, position] for f in filter_order for position in part],
         [[place[f, c] for c in slot_order] for f in filter_order],
         columns,
     )

@@ -264,7 +264,8 @@ class SharedMatmulStep:
 
     `columns` (C x P entries, flattened slot by slot) are batch rows, `missing` the flat places
     of the slots a position leaves out (their gathered entry is set to 0), `present` the others,
-    whose rows `inputs` are. Every index is computed once, when the tape is compiled."""
+    whose rows `inputs` are; `scatter` splits them into rounds of distinct rows. Every index is
+    computed once, when the tape is compiled."""
 
     rule = rules.DOT
     batched = True
@@ -285,8 +286,16 @@ class SharedMatmulStep:
         present = np.ones(len(columns), dtype=bool)
         if missing is not None:
             present[missing] = False
-        self.present = None if missing is None else np.flatnonzero(present)
+        where = np.flatnonzero(present)
         self.inputs = Rows(columns[present])
+        # the scatter-add of the inputs' gradient: rounds of distinct rows, each taking its
+        # shares straight from the (C x P) products (None: all of them, in order)
+        self.present, self.scatter = where, None
+        if type(self.inputs.rounds) is list:
+            self.scatter = [
+                (None if p is None and missing is None else where if p is None else where[p], r)
+                for p, r in self.inputs.rounds
+            ]
         # where each (position, slot) is present, for a recheck (a non-finite result)
         self.slot_mask = present.reshape(self.classes, self.positions).T[None, :, :, None]
         self.leads_to = [(True, False), (True, True), (True, False)]  # weights, inputs, biases
@@ -327,9 +336,11 @@ class SharedMatmulStep:
         parameter, argument = self.leads_to[1]
         if parameter or (arguments and argument):
             shares = (W.T @ g).reshape(self.classes * self.positions, batch)
-            if self.present is not None:
-                shares = shares[self.present]
-            self.inputs.add(table, shares)
+            if self.scatter is None:  # many repeats: one scatter-add
+                self.backend.add_at(table, self.inputs.flat, shares[self.present])
+            else:
+                for positions, rows in self.scatter:
+                    table[rows] += shares if positions is None else shares[positions]
         self.weights.add(adjoints[False], (g @ cols.T)[..., None])
         if self.biases is not None:
             self.biases.add(adjoints[False], g.sum(axis=1, keepdims=True))
