@@ -12,6 +12,10 @@ from `nn.to_torch` in float64, with `torch.optim.Adam`. Both take the same batch
 equal to 1e-9 over the first steps before anything is timed. One BLAS thread and one PyTorch thread
 (`vectorised.single_threaded`), medians over alternating repeats.
 
+Then, as information, a tape's training call with each conv layer one step against one step per
+output position (as the tape compiled convolutions before), for the CNN and a LeNet-style Conv2d
+network on 1 x 8 x 8 inputs.
+
     python benchmarks/conv_tape.py            # about a minute here
     python benchmarks/conv_tape.py --quick
 """
@@ -140,8 +144,80 @@ def cnn_rows(torch_missing: bool, repeats: int) -> list[Row]:
 def cnn_target(row: Row) -> Any:
     """Issue 25's target: the compiled step within 3x of PyTorch's float64 step."""
     ours, theirs = row.values.get("chainrule", "n/a"), row.values.get("torch", "n/a")
-    ratio = theirs if isinstance(theirs, str) else ours / theirs
+    ratio = ours if isinstance(ours, str) else theirs if isinstance(theirs, str) else ours / theirs
     return at_most(f"MNIST-1D CNN, batch {BATCH}: compiled step / torch float64 step", ratio, 3)
+
+
+def lenet() -> Any:
+    """A LeNet-style Conv2d network for 1 x 8 x 8 digits."""
+    from nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+
+    return Sequential(
+        Conv2d(1, 6, 3, padding=1, seed=0),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(6, 16, 3, padding=1, seed=1),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(64, 10, seed=2),
+    )
+
+
+def per_position_rows(repeats: int) -> list[Row]:
+    """A tape's training call (vjp and its pullback, for the parameters' gradients) at batch 100,
+    each conv layer compiled as one shared-weight step against one step per position (as before
+    `SharedMatmulStep`; `autograd.tape.levels.SHARE_WEIGHTS` off): the MNIST-1D CNN and the
+    LeNet-style network. The row's columns: chainrule = one step a layer, floor = per position."""
+    import numpy as np
+
+    from autograd import trace
+    from autograd.tape import levels
+
+    rows = []
+    for name, model, shape in (("MNIST-1D CNN", cnn(), (40,)), ("LeNet 8x8", lenet(), (8, 8))):
+        n = int(np.prod(shape))
+        tapes = {}
+        for engine, share in (("chainrule", True), ("floor", False)):
+            levels.SHARE_WEIGHTS = share
+            try:
+                tapes[engine] = trace(
+                    lambda x, model=model, shape=shape: _flat(model(_nest(x, shape))),
+                    [0.01 * i for i in range(n)],
+                    parameters=model.parameters(),
+                )
+            finally:
+                levels.SHARE_WEIGHTS = True
+        X = np.random.default_rng(0).normal(size=(BATCH, n))
+        cotangents = np.ones((BATCH, 10))
+
+        cases = {e: lambda t=t, X=X, C=cotangents: _calls(t, X, C) for e, t in tapes.items()}
+        samples = alternate(cases, repeats)
+        steps = {e: len(t.levels) for e, t in tapes.items()}
+        label = (
+            f"{name} tape call, batch {BATCH}: {steps['chainrule']} steps (a layer each) vs "
+            f"{steps['floor']} (a position each)"
+        )
+        rows.append(Row(label, "ms", {e: median(v) * 1e3 for e, v in samples.items()}))
+    return rows
+
+
+def _calls(tape: Any, X: Any, cotangents: Any) -> float:
+    start = time.perf_counter()
+    for _ in range(STEPS):
+        pullback = tape.vjp(X)[1]
+        pullback(cotangents, arguments=False)
+    return (time.perf_counter() - start) / STEPS
+
+
+def _nest(flat: list, shape: tuple[int, ...]) -> list:
+    if len(shape) == 2:
+        return [[flat[i * shape[1] : (i + 1) * shape[1]] for i in range(shape[0])]]
+    return [flat]
+
+
+def _flat(out: Any) -> list:
+    return [v for part in out for v in _flat(part)] if isinstance(out, list) else [out]
 
 
 def main() -> None:
@@ -154,11 +230,16 @@ def main() -> None:
         torch_missing = True
     else:
         torch_missing = False
+    repeats = 5 if args.quick else 21
     with single_threaded():
-        step, tracing = cnn_rows(torch_missing, 5 if args.quick else 21)
+        step, tracing = cnn_rows(torch_missing, repeats)
+        positions = per_position_rows(repeats)
     for name, value in step.values.items():
         print(f"{name:>10}: {value:.3f} ms/step  ({step.label})")
     print(f"{'tracing':>10}: {tracing.values['chainrule']:.3f} s  (model and loss tapes, compiled)")
+    for row in positions:
+        one, each = row.values["chainrule"], row.values["floor"]
+        print(f"{row.label}: {one:.3f} ms against {each:.3f} ms ({each / one:.2f}x)")
     print()
     print(targets_table([cnn_target(step)]))
 

@@ -12,7 +12,12 @@ How a graph becomes a short list of array operations (`autograd.tape.tape.Tape` 
 - A level's `dot` nodes whose weights are parameters and whose inputs are the same batch nodes (a
   layer's neurons) are one matrix product W @ X; backward is G X^T for the weights and W^T G for
   the inputs. When each of those dot nodes feeds only its neuron's `+ b`, the product and the
-  biases are one affine step, W @ X + b (backward adds G summed over the batch into b). Other
+  biases are one affine step, W @ X + b (backward adds G summed over the batch into b).
+- Dot nodes that reuse the same weights at several positions, each reading other inputs (a
+  convolution: filter o at window p; a Linear applied to each token), are one `SharedMatmulStep`
+  whatever their lengths (a window reaching into the padding leaves weights out): the inputs
+  gathered into an im2col array, times the filters' weight matrix, plus the biases
+  (`_shared_weight_layers` finds them from the graph alone). Other
   n-ary nodes gather their operands as (nodes x operands x examples); a static operand among batch
   ones is first copied across the batch (and its adjoint summed back).
 - The backward sweep runs the steps in reverse: each adds local * adjoint into its operands' rows.
@@ -41,6 +46,10 @@ from autograd import rules
 from autograd.tape.batch_rules import BATCH_RULES
 from autograd.tape.program import Guard, Node, Program
 from autograd.tape.steps import AffineStep, CopyStep, MatmulStep, Rows, SharedMatmulStep, Step
+
+# Whether dot nodes sharing their weights across positions (a convolution) compile to one
+# SharedMatmulStep; False (for benchmarks/conv_tape.py) compiles them one position at a time.
+SHARE_WEIGHTS = True
 
 BASE_RULES = {r.name: r for r in vars(rules).values() if isinstance(r, rules.Rule)}
 BASE_RULES.update(BATCH_RULES)  # means over the batch: static rows, computed once per call
@@ -128,7 +137,7 @@ def compile_program(program: Program) -> _Builder:
             user = id(node.rule) if node.rule.name not in BASE_RULES else 0
             key = (0 if i in early else 1, build.depth[i], node.rule.name, batched[i], kinds, user)
             groups[key].append(i)
-    shared = _shared_weight_layers(build, groups)
+    shared = _shared_weight_layers(build, groups) if SHARE_WEIGHTS else {}
     claimed = {i for layers in shared.values() for layer in layers for i in layer.nodes}
     order = lambda k: (k[0], k[1], k[2], k[3], str(k[4]), k[5])  # noqa: E731
     for key in sorted({*groups, *shared}, key=order):
