@@ -3,6 +3,7 @@
 from autograd.backward import adjoints, topological_order
 from autograd.checkpointing import checkpoint, checkpoint_scan
 from autograd.collector import gc_paused
+from autograd.custom_gradients import custom_vjp
 from autograd.drawing.graph import draw_graph, save_graph
 from autograd.drawing.page import step_through
 from autograd.drawing.steps import explain, steps
@@ -19,6 +20,7 @@ from autograd.functional import (
     value_and_grad,
 )
 from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
+from autograd.primitives import primitive
 from autograd.tape.batch_rules import batch_mean
 from autograd.tape.program import GuardError, TraceError
 from autograd.tape.tracing import fresh_numbers, trace
@@ -35,6 +37,7 @@ __all__ = [
     "checkpoint",
     "checkpoint_scan",
     "current_scope",
+    "custom_vjp",
     "dot",
     "draw_graph",
     "explain",
@@ -53,6 +56,7 @@ __all__ = [
     "jvp",
     "max_values",
     "no_grad",
+    "primitive",
     "save_graph",
     "step_through",
     "steps",

@@ -476,3 +476,75 @@ UNARY_RULES = {
     rule.name: rule
     for rule in (NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID, RELU, SOFTPLUS, SILU, GELU, ERF, SIN, COS)
 }
+
+
+# --- rules by name ----------------------------------------------------------------------------
+# Pickled graphs name their rules (autograd/pickling.py); loading looks the name up here. Each
+# entry keeps the module the rule was made in, which loading imports when the name is missing:
+# a user's primitive made at the top level of an importable module registers itself again there.
+_REGISTERED: dict[str, tuple[Rule, str | None]] = {}
+
+
+def register(rule: Rule, home: str | None = None) -> Rule:
+    """Enter `rule` in the table of rules by name, which loading a pickled graph reads.
+
+    `home` is the module that makes the rule (None for this module's): loading a graph imports it
+    when no rule of that name is registered yet. A name is taken once; registering it again from
+    the same home (a module or notebook cell run twice) replaces the rule, from another refuses.
+
+    >>> by_name()["tanh"] is TANH
+    True
+    """
+    if not isinstance(rule, Rule):
+        raise TypeError(f"register: expected a Rule, got {type(rule).__name__} {rule!r:.80}")
+    held = _REGISTERED.get(rule.name)
+    if held is not None and held[0] is not rule and held[1] != home:
+        where = held[1] or __name__
+        raise ValueError(
+            f"register: a rule named {rule.name!r} is already registered (from {where}); "
+            "give this one another name"
+        )
+    _REGISTERED[rule.name] = (rule, home)
+    return rule
+
+
+def by_name() -> dict[str, Rule]:
+    """Every registered rule by its name: this table's, and those registered since."""
+    return {name: rule for name, (rule, _home) in _REGISTERED.items()}
+
+
+def registered(name: str) -> tuple[Rule, str | None] | None:
+    """(rule, home) registered under `name`, or None."""
+    return _REGISTERED.get(name)
+
+
+def named(name: str, home: str | None = None) -> Rule:
+    """The rule registered under `name`, importing `home` first if it is not registered yet.
+
+    Raises LookupError, saying what to do, when no module registers it.
+    """
+    held = _REGISTERED.get(name)
+    if held is None and home is not None:
+        import importlib  # only when loading names a rule from elsewhere
+
+        try:
+            importlib.import_module(home)
+        except ImportError as error:
+            raise LookupError(
+                f"the rule {name!r} was made in the module {home!r}, which cannot be imported "
+                f"here ({error}); a primitive pickles by name only when it is made at the top "
+                f"level of an importable module"
+            ) from None
+        held = _REGISTERED.get(name)
+    if held is None:
+        where = f" (made in the module {home!r}, which does not register it when imported)"
+        raise LookupError(
+            f"no rule named {name!r} is registered{where if home else ''}: define the "
+            f"primitive at the top level of an importable module and import it before loading"
+        )
+    return held[0]
+
+
+for _rule in [value for value in list(globals().values()) if isinstance(value, Rule)]:
+    register(_rule)
+del _rule

@@ -22,6 +22,7 @@ from dataclasses import asdict
 
 import checkout  # noqa: F401  (first: makes `autograd` and `nn` this checkout's)
 from agreement import check_chain, check_mlp_step, check_vectorised, check_wide
+from conv_tape import cnn_rows, cnn_target
 from engines import available_engines
 from problem import make_problem, wide_inputs
 from report import (
@@ -148,6 +149,7 @@ def _vectorised_targets(rows: dict[str, Row]) -> list[Target]:
             f"peak memory per step {_text(rows['mnist_memory'].values['chainrule'])} MiB",
         ),
         at_most("tracing mlp_step's tapes, in eager mlp_steps", tracing / eager, 3),
+        cnn_target(rows["mnist1d_cnn"]),
     ]
 
 
@@ -218,10 +220,23 @@ def measure_everything(config: Config, engines: list, missing: dict[str, str]) -
         rows["mnist"], rows["mnist_memory"], rows["mnist_tracing"] = mnist_rows(
             torch_missing, config.repeats
         )
+        say("the MNIST-1D CNN (three Conv1d, one Linear) at batch 100")
+        rows["mnist1d_cnn"], rows["mnist1d_cnn_tracing"] = _cnn_rows(torch_missing, config)
     for row in rows.values():
         for name in missing:
             row.values[name] = "n/a"
     return rows
+
+
+def _cnn_rows(torch_missing: bool, config: Config) -> tuple[Row, Row]:
+    """conv_tape.py's rows, or rows saying why not (mnist1d, an extra, not installed)."""
+    try:
+        step, tracing = cnn_rows(torch_missing, config.repeats)
+    except ImportError as error:
+        label = "MNIST-1D CNN, batch 100"
+        step = Row(label, "ms/step", {"chainrule": f"n/a ({error.name or error})"})
+        tracing = Row(f"tracing {label}", "s", {"chainrule": "n/a"}, timed=False)
+    return step, tracing
 
 
 def main(argv: list[str] | None = None) -> int:

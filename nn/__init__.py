@@ -15,12 +15,16 @@ from nn.init import INITIALIZERS, he_normal, initializer, uniform, xavier_unifor
 from nn.interop.onnx_export import export_onnx
 from nn.interop.pytorch import from_torch, to_torch
 from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from nn.layers.attention import MultiheadAttention
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
+from nn.layers.conv import Conv1d, Conv2d
 from nn.layers.dropout import Dropout
 from nn.layers.embedding import Embedding
+from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import ACTIVATIONS, MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
+from nn.layers.pooling import AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d
 from nn.layers.rnn import GRU, LSTM, RNN
 from nn.module import Module
 
@@ -32,17 +36,27 @@ __all__ = [
     "LSTM",
     "MLP",
     "RNN",
+    "AvgPool1d",
+    "AvgPool2d",
     "BatchNorm1d",
+    "Conv1d",
+    "Conv2d",
     "Dropout",
     "Embedding",
+    "Flatten",
     "GRUCell",
     "Identity",
     "LSTMCell",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "MaxPool1d",
+    "MaxPool2d",
     "Module",
+    "MultiheadAttention",
     "Neuron",
+    "RMSNorm",
     "RNNCell",
     "ReLU",
     "Sequential",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 from collections.abc import Iterator, Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any, ClassVar, TypeVar
@@ -14,6 +15,19 @@ from nn.model_files import read_model, write_model
 from nn.states import few
 
 M = TypeVar("M", bound="Module")
+
+
+class _GlobalRandom:
+    """Stands for the `random` module in a pickled or copied module's state."""
+
+    def __reduce__(self) -> str:
+        return "GLOBAL_RANDOM"  # saved as a reference to the one below: loads as itself
+
+    def __deepcopy__(self, memo: dict) -> _GlobalRandom:
+        return self
+
+
+GLOBAL_RANDOM = _GlobalRandom()
 
 
 class Module:
@@ -82,6 +96,22 @@ class Module:
         if scope is None:
             scope = self._graph_scope = graph_scope(self, self._scope_name or type(self).__name__)
         return scope
+
+    # --- pickle and copy -----------------------------------------------------------------------
+    # A module built with seed=None draws from the `random` module itself (micrograd's global
+    # stream), which pickle and deepcopy refuse: it travels as `GLOBAL_RANDOM` and comes back as
+    # `random`, so the loaded or copied module draws from the global stream too. The Values it
+    # holds pickle and copy as autograd/pickling.py does, with their graphs.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__
+        if any(value is random for value in state.values()):
+            state = {key: GLOBAL_RANDOM if v is random else v for key, v in state.items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(
+            (key, random if value is GLOBAL_RANDOM else value) for key, value in state.items()
+        )
 
     # --- sub-modules and modes --------------------------------------------------------------
     def modules(self) -> list[Module]:

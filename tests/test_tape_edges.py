@@ -193,3 +193,19 @@ def test_numpy_float32_batches_come_back_in_float32_computed_in_float64():
     assert value.dtype == dx.dtype == single(X32).dtype == np.float32
     assert single(X).dtype == np.float64 and tape(X32, Y).dtype == np.float64  # as promoted
     assert single(np.arange(3)).dtype == np.float64  # integers compute and come back in float64
+
+
+def test_a_model_tapes_pullback_refuses_cotangents_of_another_shape_with_as_many_entries():
+    # the same bug one level up: ModelTape's pullback reshaped whatever it was given
+    from nn import BatchNorm1d, Linear, Sequential
+    from nn.train.model_tape import ModelTape
+
+    model = Sequential(Linear(2, 3, seed=0), BatchNorm1d(3))
+    forward = ModelTape(model, [0.5, -0.5], training=True)
+    outputs, pull = forward.vjp(np.array([[1.0, 2.0], [3.0, -1.0]]))
+    assert outputs.shape == (2, 3)
+    pull(np.ones((2, 3)))
+    with pytest.raises(
+        ValueError, match=r"must have shape \(2, 3\), like the outputs, got shape \(3, 2\)"
+    ):
+        pull(np.ones((3, 2)))

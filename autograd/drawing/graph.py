@@ -114,7 +114,7 @@ def _layout(
 ) -> Drawing:
     """`draw_graph`'s work; `caller` names the public function in error messages,
     `grad_text(node)` replaces the grad a record shows and `names` the labels."""
-    graphviz = _import_graphviz()
+    graphviz = import_graphviz()
     if not isinstance(root, Value):
         raise TypeError(f"{caller}: expected a Value, got {type(root).__name__} {root!r}")
     if rankdir not in _RANKDIRS:
@@ -211,7 +211,7 @@ def save_graph(root: Value, path: str | Path, **options: Any) -> Path:
     return path
 
 
-def _import_graphviz() -> Any:
+def import_graphviz() -> Any:
     try:
         import graphviz
     except ImportError as err:

@@ -109,7 +109,7 @@ def backend_of(*arrays: Any) -> Any:
     if torch is not None:
         for x in arrays:
             if isinstance(x, torch.Tensor):
-                from autograd.tape.torch_backend import backend_for
+                from autograd.tape.torch_backend import backend_for  # PyTorch, an extra
 
                 return backend_for(x.device, x.dtype)
     return NUMPY

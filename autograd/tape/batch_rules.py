@@ -30,7 +30,7 @@ from __future__ import annotations
 from numbers import Real
 from typing import Any
 
-from autograd.rules import Rule
+from autograd.rules import Rule, register
 from autograd.value import Value, _apply1
 
 
@@ -51,6 +51,7 @@ BATCH_MEAN = Rule(
     array_derivatives=lambda np, out, x: (1.0 / x.shape[-1],),
 )
 
+register(BATCH_MEAN, home=__name__)  # so a pickled graph finds it by name
 BATCH_RULES = {BATCH_MEAN.name: BATCH_MEAN}
 
 

@@ -12,7 +12,12 @@ How a graph becomes a short list of array operations (`autograd.tape.tape.Tape` 
 - A level's `dot` nodes whose weights are parameters and whose inputs are the same batch nodes (a
   layer's neurons) are one matrix product W @ X; backward is G X^T for the weights and W^T G for
   the inputs. When each of those dot nodes feeds only its neuron's `+ b`, the product and the
-  biases are one affine step, W @ X + b (backward adds G summed over the batch into b). Other
+  biases are one affine step, W @ X + b (backward adds G summed over the batch into b).
+- Dot nodes that reuse the same weights at several positions, each reading other inputs (a
+  convolution: filter o at window p; a Linear applied to each token), are one `SharedMatmulStep`
+  whatever their lengths (a window reaching into the padding leaves weights out): the inputs
+  gathered into an im2col array, times the filters' weight matrix, plus the biases
+  (`_shared_weight_layers` finds them from the graph alone). Other
   n-ary nodes gather their operands as (nodes x operands x examples); a static operand among batch
   ones is first copied across the batch (and its adjoint summed back).
 - The backward sweep runs the steps in reverse: each adds local * adjoint into its operands' rows.
@@ -40,7 +45,11 @@ import numpy as np
 from autograd import rules
 from autograd.tape.batch_rules import BATCH_RULES
 from autograd.tape.program import Guard, Node, Program
-from autograd.tape.steps import AffineStep, CopyStep, MatmulStep, Rows, Step
+from autograd.tape.steps import AffineStep, CopyStep, MatmulStep, Rows, SharedMatmulStep, Step
+
+# Whether dot nodes sharing their weights across positions (a convolution) compile to one
+# SharedMatmulStep; False (for benchmarks/conv_tape.py) compiles them one position at a time.
+SHARE_WEIGHTS = True
 
 BASE_RULES = {r.name: r for r in vars(rules).values() if isinstance(r, rules.Rule)}
 BASE_RULES.update(BATCH_RULES)  # means over the batch: static rows, computed once per call
@@ -55,9 +64,13 @@ class Level:
     depth: int
     rule: str  # the rule's name ('copy' for static rows copied across the batch)
     nodes: int
-    kind: str  # 'affine', 'matmul', 'elementwise', 'n-ary' or 'copy'
+    kind: (
+        str  # 'affine', 'matmul', 'shared affine', 'shared matmul', 'elementwise', 'n-ary', 'copy'
+    )
     batched: bool  # False: computed once per call, from parameters and constants alone
     inputs: tuple[str, ...]  # 'arguments', 'parameters', 'constants' or 'step i'
+    # a shared step's (filters, weights per filter, positions): out = W (F x C) @ cols (C x P)
+    shape: tuple[int, ...] = ()
 
 
 class _Builder:
@@ -120,10 +133,17 @@ def compile_program(program: Program) -> _Builder:
             kinds = tuple(batched[p] for p in node.parents)
             if node.rule.stacked:
                 kinds = _group_kinds(node, kinds)
-            key = (0 if i in early else 1, build.depth[i], node.rule.name, batched[i], kinds)
+            # a user's primitive (autograd.primitive) by identity: two may share a name
+            user = id(node.rule) if node.rule.name not in BASE_RULES else 0
+            key = (0 if i in early else 1, build.depth[i], node.rule.name, batched[i], kinds, user)
             groups[key].append(i)
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3], str(k[4]))):
-        members = [i for i in groups[key] if i not in build.absorbed]
+    shared = _shared_weight_layers(build, groups) if SHARE_WEIGHTS else {}
+    claimed = {i for layers in shared.values() for layer in layers for i in layer.nodes}
+    order = lambda k: (k[0], k[1], k[2], k[3], str(k[4]), k[5])  # noqa: E731
+    for key in sorted({*groups, *shared}, key=order):
+        for layer in shared.get(key, ()):
+            _add_shared_step(build, key, layer)
+        members = [i for i in groups.get(key, ()) if i not in build.absorbed and i not in claimed]
         for part in _split_for_matmul(nodes, members, batched, key) if members else ():
             _add_step(build, key, part)
     _mark_what_operands_lead_to(build)
@@ -172,7 +192,10 @@ def _mark_what_operands_lead_to(build: _Builder) -> None:
         parameter[batched][row] = source == "parameters"
         argument[batched][row] = source == "arguments"
     for step in build.steps:
-        if isinstance(step, AffineStep):
+        if isinstance(step, SharedMatmulStep):
+            operands = [(False, step.weights), (True, step.inputs)]
+            operands += [(False, step.biases)] if step.biases is not None else []
+        elif isinstance(step, AffineStep):
             operands = [(False, step.weights), (True, step.inputs), (False, step.biases)]
         elif isinstance(step, MatmulStep):
             operands = [(False, step.weights), (True, step.inputs)]
@@ -215,9 +238,9 @@ def _split_for_matmul(nodes: list[Node], members: list[int], batched: list[bool]
 
 
 def _add_step(build: _Builder, key: tuple, part: list[int]) -> None:
-    phase, depth, name, out_batched, kinds = key
+    phase, depth, name, out_batched, kinds, user = key
     nodes = build.program.nodes
-    rule = BASE_RULES[name]
+    rule = nodes[part[0]].rule if user else BASE_RULES[name]
     parents = [nodes[i].parents for i in part]
     level = {"phase": phase, "depth": depth, "rule": name, "nodes": len(part)}
     level["batched"] = out_batched
@@ -266,6 +289,194 @@ def _add_step(build: _Builder, key: tuple, part: list[int]) -> None:
         number = np.array([[[float(c)] for c in nodes[i].number] for i in part])
     out = build.place(part, out_batched, f"step {len(build.steps)}")
     build.add(Step(rule, out_batched, out, operands, number), {**level, "kind": "n-ary"}, used)
+
+
+@dataclass
+class _SharedLayer:
+    """Dot nodes applying `filters` filters of shared weights at `positions` positions (program
+    node numbers): `nodes` filter by filter, position by position; `weights` F x C; `columns`
+    C x P, the input each weight slot multiplies at each position, None where it is left out."""
+
+    nodes: list[int]
+    weights: list[list[int]]
+    columns: list[list[int | None]]
+
+
+class _UnionFind(dict):
+    def find(self, a: Any) -> Any:
+        root = a
+        while self.get(root, root) != root:
+            root = self[root]
+        while a != root:  # path compression
+            self[a], a = root, self[a]
+        return root
+
+    def union(self, a: Any, b: Any) -> None:
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self[b] = a
+
+
+def _shared_weight_layers(build: _Builder, groups: dict) -> dict[tuple, list[_SharedLayer]]:
+    """The shared-weight layers among each level's dot nodes (static weights, batch inputs,
+    whatever their length), under the key their step runs at.
+
+    A convolution computes out[o, p] = w_o . window_p for every filter o and position p: its dot
+    nodes reuse filter o's weight Values at every position, each position gathering other input
+    rows (and a window reaching into the padding leaving some weights out). Such nodes are found
+    from the graph alone: a filter is the weights that occur together in a node; a position is a
+    tuple of inputs; a weight slot is the weights that meet the same entry of a position's inputs
+    (one per filter). Where every filter meets every position once and each filter has one weight
+    per slot, the nodes are one `SharedMatmulStep`; a single position (a Linear layer) stays a
+    `MatmulStep`, and anything irregular stays with the other steps."""
+    nodes, batched = build.program.nodes, build.batched
+    by_level: dict[tuple, list[int]] = defaultdict(list)
+    for key, members in groups.items():
+        phase, depth, name, _, kinds, user = key
+        if name != "dot" or user or kinds[1] or not kinds[2] or not kinds[0]:
+            continue
+        for i in members:
+            weights, inputs = _halves(nodes[i])
+            if all(batched[q] for q in inputs) and len(set(weights)) == len(weights):
+                by_level[phase, depth].append(i)
+    found: dict[tuple, list[_SharedLayer]] = {}
+    for (phase, depth), members in by_level.items():
+        layers = _layers_of(build, members)
+        if layers:
+            found[phase, depth, "dot", True, ("shared",), 0] = layers
+    return found
+
+
+def _halves(node: Node) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    half = len(node.parents) // 2
+    return node.parents[:half], node.parents[half:]
+
+
+def _layers_of(build: _Builder, members: list[int]) -> list[_SharedLayer]:
+    """The layers among one level's candidate dot nodes. The work is done per distinct weight
+    tuple (a filter's, or its part a padded window uses), not per node: a convolution has a few
+    per filter however many positions it has."""
+    nodes = build.program.nodes
+    tuple_of: dict[tuple[int, ...], int] = {}  # a weight tuple -> its number
+    at: dict[tuple, list[tuple[int, int]]] = defaultdict(list)  # inputs -> (node, tuple)
+    for i in members:
+        weights, inputs = _halves(nodes[i])
+        at[inputs].append((i, tuple_of.setdefault(weights, len(tuple_of))))
+    tuples = list(tuple_of)
+    filters, owner = _UnionFind(), {}  # tuples sharing a weight are one filter's
+    for t, weights in enumerate(tuples):
+        for q in weights:
+            if owner.setdefault(q, t) != t:
+                filters.union(owner[q], t)
+    slots, seen = _UnionFind(), set()  # weights meeting one input entry fill one slot
+    for here in at.values():
+        signature = tuple(t for _, t in here)
+        distinct = len({filters.find(t) for t in signature}) == len(signature)
+        if signature in seen or not distinct:
+            continue  # a filter twice at these inputs: two positions reading the same entries
+        seen.add(signature)
+        first = tuples[here[0][1]]
+        for _, t in here[1:]:
+            for a, b in zip(first, tuples[t]):
+                if a != b:
+                    slots.union(a, b)
+    # a position: its inputs, and the slots they meet (a dilated kernel reaching into the
+    # padding can give two positions the same inputs, met by other weights)
+    slot_of = {t: tuple(slots.find(q) for q in weights) for t, weights in enumerate(tuples)}
+    positions: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+    for inputs, here in at.items():
+        for i, t in here:
+            positions[inputs, slot_of[t]].append((i, t))
+    layers = _UnionFind()
+    for position, here in positions.items():
+        for _, t in here:
+            layers.union(("position", position), ("filter", filters.find(t)))
+    parts: dict[Any, list[tuple]] = defaultdict(list)
+    for position in positions:
+        parts[layers.find(("position", position))].append(position)
+    found = []
+    for part in parts.values():
+        if len(part) < 2:
+            continue  # one position: a Linear layer, a MatmulStep
+        layer = _shared_layer(build, part, positions, tuples, filters, slot_of)
+        if layer is not None:
+            found.append(layer)
+    return found
+
+
+def _shared_layer(build, part, positions, tuples, filters, slot_of) -> _SharedLayer | None:
+    """The layer of these positions' nodes, or None where they are not a full grid of filters
+    and positions with one weight per filter and slot."""
+    grid: dict[tuple, int] = {}  # (filter, position) -> its node
+    used: set[int] = set()  # the weight tuples met
+    for position in part:
+        for i, t in positions[position]:
+            if grid.setdefault((filters.find(t), position), i) != i:
+                return None  # two nodes of one filter at one position
+            used.add(t)
+    place: dict[tuple, int] = {}  # (filter, slot) -> its weight
+    for t in used:
+        f = filters.find(t)
+        for q, c in zip(tuples[t], slot_of[t]):
+            if place.setdefault((f, c), q) != q:
+                return None  # two weights of one filter in one slot
+    filter_ids = {f for f, _ in place}
+    slot_ids = {c for _, c in place}
+    F, C = len(filter_ids), len(slot_ids)
+    if len(grid) != F * len(part) or len(place) != F * C:
+        return None  # a filter missing at some position, or missing some slot
+    # filters and slots in the order of the weights' rows, so that W is a strided view
+    rank = {q: build.row[q][1] if q in build.row else len(build.row) + q for q in place.values()}
+    lowest: dict[Any, int] = {}
+    for (f, _), q in place.items():
+        lowest[f] = min(lowest.get(f, rank[q]), rank[q])
+    filter_order = sorted(filter_ids, key=lowest.__getitem__)
+    first = filter_order[0]
+    slot_order = sorted(slot_ids, key=lambda c: rank[place[first, c]])
+    slot_index = {c: k for k, c in enumerate(slot_order)}
+    part = sorted(part, key=lambda position: position[0])
+    columns: list[list[int | None]] = [[None] * len(part) for _ in slot_order]
+    for p, (inputs, slots) in enumerate(part):
+        for c, x in zip(slots, inputs):
+            columns[slot_index[c]][p] = x
+    return _SharedLayer(
+        [grid[f, position] for f in filter_order for position in part],
+        [[place[f, c] for c in slot_order] for f in filter_order],
+        columns,
+    )
+
+
+def _add_shared_step(build: _Builder, key: tuple, layer: _SharedLayer) -> None:
+    """One `SharedMatmulStep` for a shared-weight layer, with the filters' biases when every
+    node feeds only its filter's `+ b`."""
+    phase, depth = key[:2]
+    F, C, P = len(layer.weights), len(layer.columns), len(layer.columns[0])
+    nodes = build.program.nodes
+    weights = [[build.row[q][1] for q in row] for row in layer.weights]
+    flat = [q for row in layer.columns for q in row]  # slot by slot
+    columns = np.array([0 if q is None else build.row[q][1] for q in flat], dtype=np.intp)
+    missing = [k for k, q in enumerate(flat) if q is None]
+    used = [(False, r) for row in weights for r in row]
+    used += [(True, int(r)) for k, r in enumerate(columns) if flat[k] is not None]
+    level = {"phase": phase, "depth": depth, "nodes": F * P, "batched": True}
+    level["shape"] = (F, C, P)
+    adds, biases = _biases_of(build, layer.nodes), None
+    if adds is not None:
+        bias_nodes = [nodes[j].parents[1] for j in adds]
+        per_filter = bias_nodes[::P]
+        if bias_nodes == [b for b in per_filter for _ in range(P)]:
+            biases = Rows([build.row[b][1] for b in per_filter])
+            used += [build.row[b] for b in per_filter]
+    if biases is not None:
+        out = build.place(adds, True, f"step {len(build.steps)}")
+        build.absorbed.update(adds)
+        level.update(rule="dot+add", kind="shared affine")
+    else:
+        out = build.place(layer.nodes, True, f"step {len(build.steps)}")
+        level.update(rule="dot", kind="shared matmul")
+    missing_index = np.array(missing, dtype=np.intp) if missing else None
+    step = SharedMatmulStep(out, Rows(weights), columns, missing_index, biases)
+    build.add(step, level, used)
 
 
 def _is_matmul(build: _Builder, name: str, kinds: tuple, parents: list) -> bool:

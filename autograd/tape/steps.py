@@ -2,7 +2,9 @@
 
 A `Step` runs one rule's array form (`autograd.tape.arrays`) over (nodes x examples); a `MatmulStep`
 is a layer's dot nodes as one matrix product, an `AffineStep` the same with the neurons' biases, a
-`CopyStep` copies static rows across the batch. Each step has `forward(tables, describe)`, which
+`SharedMatmulStep` dot nodes that share their weights across positions (a convolution) as one
+product of the weights with the gathered inputs (im2col), a `CopyStep` copies static rows across
+the batch. Each step has `forward(tables, describe)`, which
 writes its rows of the value tables and returns what `backward` needs, and `backward(tables,
 adjoints, saved, describe, arguments)`, which adds local * adjoint into its operands' adjoint rows
 (operands that lead to no parameter, and to no argument when `arguments` is False, are skipped).
@@ -139,8 +141,8 @@ def on_backend(step: Any, backend: Any) -> Any:
     def moved(value: Any) -> Any:
         if isinstance(value, Rows):
             return value.on(backend)
-        if isinstance(value, np.ndarray):
-            return backend.asarray(value)
+        if isinstance(value, np.ndarray):  # an index (integers, a mask) or numbers
+            return backend.index(value) if value.dtype.kind in "biu" else backend.asarray(value)
         if isinstance(value, (list, tuple)):
             return type(value)(map(moved, value))
         return value
@@ -246,6 +248,102 @@ class AffineStep(MatmulStep):
         super().backward(tables, adjoints, inputs, describe, arguments)
         g = adjoints[True][self.out]
         self.biases.add(adjoints[False], g.sum(axis=1, keepdims=True))
+
+
+class SharedMatmulStep:
+    """Dot nodes that apply F filters of C shared weights at P positions (a convolution's output
+    entries, or a layer applied to each token), and optionally each filter's `+ b`, as one step.
+
+    The inputs of every position are gathered into `cols`, C x (P x B) (im2col: row c holds, for
+    each position, the input that weight slot c multiplies there, or 0 where the position leaves
+    the slot out, a window reaching into the padding); then out = W @ cols (+ b), F x (P x B),
+    which is the F x P nodes' rows, filter by filter. Backward: the weights' gradient is
+    G @ cols^T, one product; the inputs' is W^T @ G, scattered back to the rows it was gathered
+    from (an input read by several positions receives every share: `Rows.add`); the biases' is G
+    summed over positions and examples.
+
+    `columns` (C x P entries, flattened slot by slot) are batch rows, `missing` the flat places
+    of the slots a position leaves out (their gathered entry is set to 0), `present` the others,
+    whose rows `inputs` are; `scatter` splits them into rounds of distinct rows. Every index is
+    computed once, when the tape is compiled."""
+
+    rule = rules.DOT
+    batched = True
+    backend: Any = NUMPY
+
+    def __init__(
+        self,
+        out: slice,
+        weights: Rows,
+        columns: np.ndarray,
+        missing: np.ndarray | None,
+        biases: Rows | None,
+    ) -> None:
+        self.out, self.weights, self.biases = out, weights, biases
+        self.filters, self.classes = weights.shape
+        self.positions = len(columns) // self.classes
+        self.columns, self.missing = columns, missing
+        present = np.ones(len(columns), dtype=bool)
+        if missing is not None:
+            present[missing] = False
+        where = np.flatnonzero(present)
+        self.inputs = Rows(columns[present])
+        # the scatter-add of the inputs' gradient: rounds of distinct rows, each taking its
+        # shares straight from the (C x P) products (None: all of them, in order)
+        self.present, self.scatter = where, None
+        if type(self.inputs.rounds) is list:
+            self.scatter = [
+                (None if p is None and missing is None else where if p is None else where[p], r)
+                for p, r in self.inputs.rounds
+            ]
+        # where each (position, slot) is present, for a recheck (a non-finite result)
+        self.slot_mask = present.reshape(self.classes, self.positions).T[None, :, :, None]
+        self.leads_to = [(True, False), (True, True), (True, False)]  # weights, inputs, biases
+
+    def forward(self, tables: tuple, describe: Any) -> tuple:
+        W = self.weights.take(tables[False])[..., 0]
+        table = tables[True]
+        batch = table.shape[1]
+        cols = table[self.columns]  # a gather: a fresh array
+        if self.missing is not None:
+            cols[self.missing] = 0.0
+        cols = cols.reshape(self.classes, self.positions * batch)
+        out = W @ cols
+        if not math.isfinite(out.sum()):  # fsum raises on inf - inf and on overflow: recheck
+            out = self._recheck(out, W, cols, batch, describe)
+        view = table[self.out].reshape(self.filters, self.positions * batch)
+        view[...] = out
+        if self.biases is not None:
+            view += self.biases.take(tables[False])
+        return W, cols
+
+    def _recheck(self, out: Any, W: Any, cols: Any, batch: int, describe: Any) -> Any:
+        """The non-finite entries again by the float form, on the operands each node has."""
+        F, C, P = self.filters, self.classes, self.positions
+        xp = self.backend.xp
+        w = xp.broadcast_to(W[:, None, :, None], (F, P, C, 1))
+        w = xp.where(xp.broadcast_to(self.slot_mask, (F, P, C, 1)), w, 0.0)
+        x = cols.reshape(C, P, batch).transpose(1, 0, 2)[None]  # (1, P, C, B)
+        found = out.reshape(F, P, batch)
+        found = recheck(rules.DOT, found, (w, x), describe, self.backend)
+        return found.reshape(F, P * batch)
+
+    def backward(self, tables, adjoints, inputs, describe, arguments: bool) -> None:
+        W, cols = inputs
+        table = adjoints[True]
+        batch = table.shape[1]
+        g = table[self.out].reshape(self.filters, self.positions * batch)
+        parameter, argument = self.leads_to[1]
+        if parameter or (arguments and argument):
+            shares = (W.T @ g).reshape(self.classes * self.positions, batch)
+            if self.scatter is None:  # many repeats: one scatter-add
+                self.backend.add_at(table, self.inputs.flat, shares[self.present])
+            else:
+                for positions, rows in self.scatter:
+                    table[rows] += shares if positions is None else shares[positions]
+        self.weights.add(adjoints[False], (g @ cols.T)[..., None])
+        if self.biases is not None:
+            self.biases.add(adjoints[False], g.sum(axis=1, keepdims=True))
 
 
 class CopyStep:

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from autograd.drawing.graph import import_graphviz
 from autograd.tape.arrays import NUMPY
 from autograd.tape.levels import Level, compile_program
 from autograd.tape.outputs import OutputRows
@@ -44,6 +45,13 @@ class Cotangent(NamedTuple):
 
     arguments: tuple
     parameters: Any
+
+
+_NOT_SAVED = (
+    "a Tape cannot be {what}: it holds compiled steps and array buffers, not a graph. Save or "
+    "copy what it was traced from instead (the model, or the Values f closes over: both pickle "
+    "and copy), and trace again with autograd.trace(f, *example_args) afterwards"
+)
 
 
 class Tape:
@@ -112,6 +120,18 @@ class Tape:
             f"{len(self.program.nodes)} nodes in {len(self.levels)} steps, "
             f"{len(self.parameters)} parameters, {len(self._guards)} guards)"
         )
+
+    # A tape holds compiled steps, array buffers per thread and backend, and the traced function's
+    # decisions as guards: saving them would tie a file to this version's compiler. The model and
+    # the function are what last; tracing again after loading rebuilds the tape.
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(_NOT_SAVED.format(what="pickled"))
+
+    def __copy__(self) -> Any:
+        raise TypeError(_NOT_SAVED.format(what="copied"))
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        raise TypeError(_NOT_SAVED.format(what="copied"))
 
     # --- calls ------------------------------------------------------------------------------------
     def __call__(self, *args: Any, params: np.ndarray | None = None) -> Any:
@@ -390,7 +410,7 @@ class Tape:
             return (*_batch_columns(args, shapes, caller, NUMPY), NUMPY, _narrower_float(args))
         tensors = [_is_tensor(a) for a in args]
         if args and all(tensors):
-            from autograd.tape.torch_backend import backend_of_arguments
+            from autograd.tape.torch_backend import backend_of_arguments  # PyTorch, an extra
 
             backend = backend_of_arguments(args, caller)
             return (*_batch_columns(args, shapes, caller, backend), backend, None)
@@ -407,9 +427,7 @@ class Tape:
 
     def draw(self) -> Any:
         """The steps as a graphviz.Digraph: one box per step, arrows from what feeds it."""
-        from autograd.drawing.graph import _import_graphviz
-
-        graph = _import_graphviz().Digraph("tape", graph_attr={"rankdir": "LR"})
+        graph = import_graphviz().Digraph("tape", graph_attr={"rankdir": "LR"})
         sources = {s for level in self.levels for s in level.inputs if not s.startswith("step")}
         for source in sorted(sources):
             graph.node(source, source, shape="ellipse")

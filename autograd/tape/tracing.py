@@ -217,7 +217,7 @@ def trace(
     11.0
     """
     try:
-        from autograd.tape.tape import Tape
+        from autograd.tape.tape import Tape  # imports NumPy, an extra: only a trace needs it
     except ImportError as error:
         if "numpy" not in str(error).lower():
             raise

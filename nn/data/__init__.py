@@ -1,11 +1,15 @@
 """Datasets: small two-dimensional sets and mini-batching (`toy`), scikit-learn's 8x8 digits
-(`load_digits`, an extra), and sequence tasks for recurrent networks (`sequences`).
+(`load_digits`, an extra), MNIST-1D (`load_mnist1d`, an extra), sequence tasks for recurrent
+networks (`sequences`), and the census first names (`load_names`, an extra) with a character
+tokenizer (`CharTokenizer`).
 
 Every maker returns `(X, y)` and draws from `random.Random(seed)`: one seed, one dataset.
 """
 
 from nn.data.batching import batches, check_data
 from nn.data.digits import load_digits
+from nn.data.mnist1d import load_mnist1d
+from nn.data.names import load_names
 from nn.data.sequences import (
     TEXT,
     CharCorpus,
@@ -16,17 +20,21 @@ from nn.data.sequences import (
     sine_wave,
 )
 from nn.data.sources import random_source
+from nn.data.tokenizer import CharTokenizer
 from nn.data.toy import Dataset, make_circles, make_moons, make_spirals, xor
 
 __all__ = [
     "TEXT",
     "CharCorpus",
+    "CharTokenizer",
     "Dataset",
     "adding_problem",
     "batches",
     "char_corpus",
     "check_data",
     "load_digits",
+    "load_mnist1d",
+    "load_names",
     "make_circles",
     "make_moons",
     "make_spirals",

@@ -13,6 +13,7 @@ import argparse
 import random
 from pathlib import Path
 
+from autograd import trace
 from nn import MLP
 from nn.data.digits import load_digits
 from nn.losses import cross_entropy
@@ -68,8 +69,6 @@ def plot_misclassified(model: MLP, X: list, y: list, path: Path, most: int = 10)
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from autograd import trace
 
     scores = trace(lambda x: model(x), X[0])(np.array(X))
     guesses = scores.argmax(axis=1)

@@ -135,8 +135,14 @@ class ModelTape:
             return outputs, None
 
         def pull(cotangents: Any, arguments: bool = True) -> Any:
+            given = np.asarray(cotangents, dtype=float)
+            if given.shape != outputs.shape:  # as Tape's pullback: a reshape would mix entries
+                raise ValueError(
+                    f"ModelTape: cotangents must have shape {outputs.shape}, like the outputs, "
+                    f"got shape {given.shape}"
+                )
             seeds = np.zeros(found.shape)
-            seeds[:, :m] = np.asarray(cotangents, dtype=float).reshape(batch, m)
+            seeds[:, :m] = given.reshape(batch, m)
             result = pullback(seeds, arguments)
             return result._replace(arguments=result.arguments[:1] if arguments else None)
 
