@@ -2,7 +2,7 @@
 long recurrence keeping a few snapshots of its state, reversed on Griewank's binomial schedule
 (`binomial_schedule`, `minimal_advances`, `repetitions` in `autograd.checkpointing.revolve`)."""
 
-from autograd.checkpointing.checkpoint import checkpoint
+from autograd.checkpointing.checkpointed import checkpoint
 from autograd.checkpointing.revolve import binomial_schedule, minimal_advances, repetitions
 from autograd.checkpointing.scan import checkpoint_scan
 

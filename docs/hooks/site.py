@@ -51,6 +51,7 @@ GUIDES = [
 # The public modules: the import paths a user writes, whatever files lie behind them.
 REFERENCE = [
     "autograd",
+    "autograd.checkpointing",
     "nn",
     "nn.losses",
     "nn.optim",
