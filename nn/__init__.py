@@ -24,11 +24,13 @@ from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import ACTIVATIONS, MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
 from nn.layers.rnn import GRU, LSTM, RNN
+from nn.models.gpt import GPT
 from nn.module import Module
 
 __all__ = [
     "ACTIVATIONS",
     "GELU",
+    "GPT",
     "GRU",
     "INITIALIZERS",
     "LSTM",

@@ -1,11 +1,13 @@
 """Datasets: small two-dimensional sets and mini-batching (`toy`), scikit-learn's 8x8 digits
-(`load_digits`, an extra), and sequence tasks for recurrent networks (`sequences`).
+(`load_digits`, an extra), sequence tasks for recurrent networks (`sequences`), and next-token
+examples for a language model (`language_model_pairs`).
 
 Every maker returns `(X, y)` and draws from `random.Random(seed)`: one seed, one dataset.
 """
 
 from nn.data.batching import batches, check_data
 from nn.data.digits import load_digits
+from nn.data.language_model import language_model_pairs
 from nn.data.sequences import (
     TEXT,
     CharCorpus,
@@ -25,6 +27,7 @@ __all__ = [
     "adding_problem",
     "batches",
     "char_corpus",
+    "language_model_pairs",
     "check_data",
     "load_digits",
     "make_circles",
