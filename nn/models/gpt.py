@@ -294,7 +294,8 @@ def _checked_settings(
     if norm not in NORMS:
         raise ValueError(f"GPT: norm must be one of {', '.join(map(repr, NORMS))}, got {norm!r}")
     if mlp not in ACTIVATIONS:
-        raise ValueError(f"GPT: mlp must be {', '.join(map(repr, ACTIVATIONS))}, got {mlp!r}")
+        known = ", ".join(map(repr, ACTIVATIONS))
+        raise ValueError(f"GPT: mlp must be one of {known}, got {mlp!r}")
     eps, std = finite_real("GPT: norm_eps", norm_eps), finite_real("GPT: init_std", init_std)
     if eps < 0 or std < 0:
         raise ValueError(f"GPT: norm_eps and init_std must be >= 0, got {norm_eps!r}, {init_std!r}")
