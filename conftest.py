@@ -21,8 +21,10 @@ NEEDS = {
     "nn/interop/onnx_export.py": ["onnx", "onnxruntime"],
     "nn/interop/onnx_graph.py": ["onnx"],
     "nn/interop/onnx_recurrent.py": ["onnx"],
+    "nn/interop/onnx_conv.py": ["onnx"],
+    "nn/data/mnist1d.py": ["mnist1d"],
 }
-EXTRAS = {"torch": "torch", "onnx": "onnx", "onnxruntime": "onnx"}
+EXTRAS = {"torch": "torch", "onnx": "onnx", "onnxruntime": "onnx", "mnist1d": "mnist1d"}
 
 
 def _missing(packages: list[str]) -> list[str]:

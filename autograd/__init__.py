@@ -2,6 +2,7 @@
 
 from autograd.backward import adjoints, topological_order
 from autograd.collector import gc_paused
+from autograd.custom_gradients import custom_vjp
 from autograd.drawing.graph import draw_graph, save_graph
 from autograd.drawing.page import step_through
 from autograd.drawing.steps import explain, steps
@@ -18,6 +19,7 @@ from autograd.functional import (
     value_and_grad,
 )
 from autograd.modes import Scope, current_scope, graph_scope, is_grad_enabled, no_grad
+from autograd.primitives import primitive
 from autograd.tape.batch_rules import batch_mean
 from autograd.tape.program import GuardError, TraceError
 from autograd.tape.tracing import fresh_numbers, trace
@@ -32,6 +34,7 @@ __all__ = [
     "adjoints",
     "batch_mean",
     "current_scope",
+    "custom_vjp",
     "dot",
     "draw_graph",
     "explain",
@@ -50,6 +53,7 @@ __all__ = [
     "jvp",
     "max_values",
     "no_grad",
+    "primitive",
     "save_graph",
     "step_through",
     "steps",

@@ -46,6 +46,7 @@ from typing import Any
 
 from autograd.auxiliary import check_callable, check_has_aux, check_transform, concrete, split_aux
 from autograd.backward import local_derivatives_as_values
+from autograd.custom_gradients import CustomVjpRule
 from autograd.functional import Argnums, _call, _inputs, _numbers, _positions
 from autograd.modes import recording
 from autograd.value import Value
@@ -90,6 +91,8 @@ def tangent_program(order: list[Value], inputs: Sequence[Value], as_values: bool
         parents = node.parents
         if not any(parent in dependent for parent in parents):
             continue
+        if isinstance(node._op, CustomVjpRule):  # its bwd gives no tangent
+            raise TypeError(node._op.refusal("forward mode (jvp, jacfwd)"))
         locals_ = local_derivatives_as_values(node) if as_values else node.local_derivatives
         terms = tuple(
             (position[parent], local)

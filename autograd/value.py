@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from numbers import Real
 from typing import Any
 
@@ -25,6 +26,11 @@ modes.hot_path_flags(globals())
 # Set by autograd.trace: told of every Python decision taken on a Value's data (a comparison,
 # float(), item()), so a tape can guard it. Comparisons and conversions are never on the hot path.
 _decision_hook: Any = None
+
+# Set by autograd.primitive and autograd.custom_vjp while a user's derivative code runs on Values
+# (for a second derivative): float() of a Value there (math.cos(x) calls it) would cut the graph
+# and make the second derivative silently 0, so it raises TypeError with this message instead.
+float_refused: ContextVar[str | None] = ContextVar("autograd_float_refused", default=None)
 
 
 def _to_float(data: Any, what: str = "Value") -> float:
@@ -111,12 +117,18 @@ class Value:
     def __float__(self) -> float:
         if _decision_hook is not None:
             _decision_hook(self, "float", None, self.data)
+        refused = float_refused.get()
+        if refused is not None:
+            raise TypeError(refused)
         return self.data
 
     def item(self) -> float:
         """The float value, as PyTorch's `Tensor.item()`."""
         if _decision_hook is not None:
             _decision_hook(self, "item", None, self.data)
+        refused = float_refused.get()
+        if refused is not None:
+            raise TypeError(refused)
         return self.data
 
     def __format__(self, spec: str) -> str:
@@ -190,15 +202,28 @@ class Value:
         if type(other) is Value:
             out = self.data + other.data
             if _recording_everywhere or grad_enabled_here():
-                return _node(out, rules.ADD, self, 1.0, other, 1.0)
+                # _node(out, rules.ADD, self, 1.0, other, 1.0), written out: a call per node saved
+                node = _new_object(Value)
+                node.data = out
+                node.grad = 0.0
+                node.label = ""
+                node._op = _ADD
+                node._a = self
+                node._da = 1.0
+                node._b = other
+                node._db = 1.0
+                node._more = None
+                node._scope = frame_here().scope if _scopes_somewhere else None
+                node._pending = 0
+                return node
             return Value(out)
         if type(other) is not float:
-            other = _number_or_none(other)
+            other = _number_or_none(other)  # sum() starts at the int 0
             if other is None:
                 return NotImplemented
         out = self.data + other
         if _recording_everywhere or grad_enabled_here():
-            return _node(out, rules.ADD_CONSTANT, self, 1.0, None, other)
+            return _node(out, _ADD_CONSTANT, self, 1.0, None, other)
         return Value(out)
 
     __radd__ = __add__
@@ -206,8 +231,15 @@ class Value:
     def __sub__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             return _apply2(rules.SUB, self, other)
-        c = _number_or_none(other)
-        return NotImplemented if c is None else _apply_constant(rules.ADD_CONSTANT, self, -c)
+        if type(other) is not float:
+            other = _number_or_none(other)
+            if other is None:
+                return NotImplemented
+        # x - c is x + (-c): rules.ADD_CONSTANT with local 1, as __add__ writes it out
+        out = self.data - other
+        if _recording_everywhere or grad_enabled_here():
+            return _node(out, _ADD_CONSTANT, self, 1.0, None, -other)
+        return Value(out)
 
     def __rsub__(self, other: Number) -> Value:
         return _apply_constant(rules.SUBTRACT_FROM_CONSTANT, self, other)
@@ -216,14 +248,27 @@ class Value:
         if type(other) is Value:
             x, y = self.data, other.data
             if _recording_everywhere or grad_enabled_here():
-                return _node(x * y, rules.MUL, self, y, other, x)
+                # _node(x * y, rules.MUL, self, y, other, x), written out as in __add__
+                node = _new_object(Value)
+                node.data = x * y
+                node.grad = 0.0
+                node.label = ""
+                node._op = _MUL
+                node._a = self
+                node._da = y
+                node._b = other
+                node._db = x
+                node._more = None
+                node._scope = frame_here().scope if _scopes_somewhere else None
+                node._pending = 0
+                return node
             return Value(x * y)
         if type(other) is not float:
             other = _number_or_none(other)
             if other is None:
                 return NotImplemented
         if _recording_everywhere or grad_enabled_here():
-            return _node(self.data * other, rules.MUL_CONSTANT, self, other, None, other)
+            return _node(self.data * other, _MUL_CONSTANT, self, other, None, other)
         return Value(self.data * other)
 
     __rmul__ = __mul__
@@ -326,11 +371,16 @@ def _number_or_none(c: Any) -> float | None:
     """`c` as a float if it is a real number, else None (the operator then defers to Python)."""
     if type(c) is float:
         return c
+    if type(c) is int:  # before the slower isinstance test: sum() adds Values to the int 0
+        return float(c)
     return float(c) if isinstance(c, Real) else None
 
 
 # --- making nodes ---------------------------------------------------------------------------------
 _new_object = object.__new__
+# The rules the inlined operators record, as globals: one lookup instead of two per node.
+_ADD, _ADD_CONSTANT = rules.ADD, rules.ADD_CONSTANT
+_MUL, _MUL_CONSTANT = rules.MUL, rules.MUL_CONSTANT
 
 
 def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Value | None, db: Any) -> Value:

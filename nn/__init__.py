@@ -17,12 +17,14 @@ from nn.interop.pytorch import from_torch, to_torch
 from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
 from nn.layers.attention import MultiheadAttention
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
+from nn.layers.conv import Conv1d, Conv2d
 from nn.layers.dropout import Dropout
 from nn.layers.embedding import Embedding
 from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import ACTIVATIONS, MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
+from nn.layers.pooling import AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d
 from nn.layers.rnn import GRU, LSTM, RNN
 from nn.models.gpt import GPT
 from nn.module import Module
@@ -36,9 +38,14 @@ __all__ = [
     "LSTM",
     "MLP",
     "RNN",
+    "AvgPool1d",
+    "AvgPool2d",
     "BatchNorm1d",
+    "Conv1d",
+    "Conv2d",
     "Dropout",
     "Embedding",
+    "Flatten",
     "GRUCell",
     "Identity",
     "LSTMCell",
@@ -46,6 +53,8 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "MaxPool1d",
+    "MaxPool2d",
     "Module",
     "MultiheadAttention",
     "Neuron",

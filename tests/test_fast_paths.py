@@ -102,3 +102,23 @@ def test_nodes_made_without_init_set_every_slot_as_init_does(maker):
         if slot not in ("_a", "_da", "_b", "_db", "_more"):  # the parents differ by design
             assert getattr(node, slot) == getattr(reference, slot), slot
     assert type(node.data) is float and node.parents and node.grad == 0.0
+
+
+@given(x=finite, c=constants)
+def test_subtracting_a_number_is_adding_its_negative_as_the_table_says(x, c):
+    a = Value(x)
+    out = a - c
+    assert out.rule is rules.ADD_CONSTANT and out.parents == (a,)
+    assert out.data == rules.ADD_CONSTANT.forward(x, -float(c)) == x - c
+    assert out.local_derivatives == rules.ADD_CONSTANT.derivatives(out.data, x, -float(c))
+    assert out._db == -float(c) and type(out._db) is float  # the constant a tape reads
+
+
+def test_sum_over_values_starts_with_a_node_for_the_int_zero_holding_a_float():
+    a, b = Value(1.5), Value(2.5)
+    total = sum([a, b])
+    first = total.parents[0]
+    assert first.rule is rules.ADD_CONSTANT and first.parents == (a,)
+    assert first._db == 0.0 and type(first._db) is float
+    total.backward()
+    assert (a.grad, b.grad) == (1.0, 1.0)

@@ -47,9 +47,9 @@ class TorchLinear(torch.nn.Linear):
 
 def test_from_torch_refuses_a_layer_nn_does_not_have_naming_where_it_sits():
     model = torch.nn.Sequential(
-        torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Conv1d(1, 1, 2)
+        torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Conv3d(1, 1, 2)
     )
-    with pytest.raises(TypeError, match=r"model\.3 is a torch\.nn\.Conv1d, which has no"):
+    with pytest.raises(TypeError, match=r"model\.3 is a torch\.nn\.Conv3d, which has no"):
         from_torch(model)
     nested = torch.nn.Sequential(torch.nn.Sequential(torch.nn.Softmax(dim=1)))
     with pytest.raises(TypeError, match=r"model\.0\.0 is a .*Softmax, which has no counterpart"):

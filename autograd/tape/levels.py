@@ -120,9 +120,11 @@ def compile_program(program: Program) -> _Builder:
             kinds = tuple(batched[p] for p in node.parents)
             if node.rule.stacked:
                 kinds = _group_kinds(node, kinds)
-            key = (0 if i in early else 1, build.depth[i], node.rule.name, batched[i], kinds)
+            # a user's primitive (autograd.primitive) by identity: two may share a name
+            user = id(node.rule) if node.rule.name not in BASE_RULES else 0
+            key = (0 if i in early else 1, build.depth[i], node.rule.name, batched[i], kinds, user)
             groups[key].append(i)
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3], str(k[4]))):
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3], str(k[4]), k[5])):
         members = [i for i in groups[key] if i not in build.absorbed]
         for part in _split_for_matmul(nodes, members, batched, key) if members else ():
             _add_step(build, key, part)
@@ -215,9 +217,9 @@ def _split_for_matmul(nodes: list[Node], members: list[int], batched: list[bool]
 
 
 def _add_step(build: _Builder, key: tuple, part: list[int]) -> None:
-    phase, depth, name, out_batched, kinds = key
+    phase, depth, name, out_batched, kinds, user = key
     nodes = build.program.nodes
-    rule = BASE_RULES[name]
+    rule = nodes[part[0]].rule if user else BASE_RULES[name]
     parents = [nodes[i].parents for i in part]
     level = {"phase": phase, "depth": depth, "rule": name, "nodes": len(part)}
     level["batched"] = out_batched

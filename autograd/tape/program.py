@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograd.custom_gradients import CustomVjpRule
 from autograd.value import Value
 
 
@@ -221,6 +222,8 @@ def _node_of(a: Value, b: Value, numbers: dict[int, int], slots: dict) -> Node:
                 "constant; compute it with Value operations instead, or pass it as an argument"
             )
         return Node("constant", value=a.data, about=_about(a))
+    if isinstance(a._op, CustomVjpRule):
+        raise TraceError(a._op.refusal("trace"))
     number = _number_of(a)
     if not _same_number(number, _number_of(b)) or not _same_number(a._op.constant, b._op.constant):
         raise TraceError(

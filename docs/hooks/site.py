@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))  # the step-through pages come from this checkout'
 GUIDES = [
     "engine.md",
     "transforms.md",
+    "your-own-operations.md",
     "step-through.md",
     "training.md",
     "layers.md",

@@ -11,6 +11,7 @@ from typing import Any
 
 from nn.extras import require
 from nn.files import atomic_write_bytes
+from nn.interop.onnx_conv import CONVS, LAYERS, POOLS, conv_graph
 from nn.interop.onnx_graph import IR_VERSION, OPSET, OnnxGraph
 from nn.interop.onnx_recurrent import recurrent_graph
 from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
@@ -21,10 +22,15 @@ from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
+from nn.layers.pooling import Flatten
 from nn.layers.rnn import GRU, LSTM, RNN
 from nn.module import Module
 
 DTYPES = ("float32", "float64")
+# A layout: how many axes an example has (1: features; 2: channels x length; 3: channels x
+# height x width) and the size of the first (None: any); the batch's axis comes before them.
+Layout = tuple[int, int | None]
+_SPATIAL = {1: [], 2: ["length"], 3: ["height", "width"]}
 RECURRENT = (RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU)
 _ACTIVATION_NAMES = {
     ReLU: "relu",
@@ -43,13 +49,15 @@ def export_onnx(module: Module, path: str | os.PathLike[str], dtype: str = "floa
     The graph computes what the module computes in eval mode (Dropout is the identity, BatchNorm1d
     uses its running statistics), whatever its mode, and takes a batch: its first axis is "batch",
     of any size. A feed-forward model (MLP, Layer, Neuron, Linear, Sequential, the activations,
-    Dropout, BatchNorm1d, LayerNorm, RMSNorm) reads `input` (batch, features) and writes
-    `output` (batch, outputs); a model that starts with an Embedding reads int64 indices
-    (batch,); recurrent cells and RNN, LSTM, GRU read and write PyTorch's tensors, sequence
-    first (see `nn.interop.onnx_recurrent`). Everything is written in plain ONNX operators that
-    onnxruntime runs in both dtypes (GELU's erf, which it lacks in float64, as a 32-point
-    Gauss-Legendre sum there). A module with no ONNX form (one of your own) is refused with a
-    TypeError naming where it sits.
+    Dropout, BatchNorm1d, LayerNorm, RMSNorm) reads `input` (batch, features) and writes `output`
+    (batch, outputs); a model that starts with an Embedding reads int64 indices (batch,); one that
+    starts with a convolution or pooling layer reads (batch, channels, length) or (batch, channels,
+    height, width), of any length, height and width (see `nn.interop.onnx_conv`); recurrent cells
+    and RNN, LSTM, GRU read and write PyTorch's tensors, sequence first (see
+    `nn.interop.onnx_recurrent`). Everything is written in ONNX operators that onnxruntime runs in
+    both dtypes (GELU's erf, which it lacks in float64, as a 32-point Gauss-Legendre sum there; Conv
+    and AveragePool, which it lacks in float64, as slices and a MatMul). A module with no ONNX form
+    (one of your own) is refused with a TypeError naming where it sits.
 
     >>> import os, tempfile
     >>> import numpy, onnxruntime
@@ -90,12 +98,19 @@ def _feed_forward_graph(graph: OnnxGraph, module: Module) -> tuple[list, list]:
     if _first(module) is Embedding:
         inputs = [graph.value_info("input", ["batch"], integer=True)]
     else:
-        inputs = [graph.value_info("input", ["batch", reads or "features"])]
+        inputs = [graph.value_info("input", _axes(reads, ""))]
     output = _emit(graph, module, "input", "model", first=True)
     if output == "input":  # an empty Sequential: the graph must still compute its output
         output = graph.node("Identity", ["input"])
     graph.rename_output(output, "output")
-    return inputs, [graph.value_info("output", ["batch", writes or reads or "features"])]
+    return inputs, [graph.value_info("output", _axes(writes or reads, "output_"))]
+
+
+def _axes(layout: Layout | None, prefix: str) -> list[int | str]:
+    """The graph's axes for a batch of examples of `layout`; unknown sizes are named."""
+    rank, size = layout or (1, None)
+    first = size or ("features" if rank == 1 else "channels")
+    return ["batch", first, *(prefix + axis for axis in _SPATIAL[rank])]
 
 
 def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> str:
@@ -138,6 +153,8 @@ def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> 
         negative = graph.node("Less", [x, graph.constant(0, "zero", integer=True)])
         past_end = graph.constant(module.num_embeddings, "num_embeddings", integer=True)
         return graph.node("Gather", [table, graph.node("Where", [negative, past_end, x])], axis=0)
+    if kind in LAYERS:
+        return conv_graph(graph, module, x)
     if kind in RECURRENT:
         raise TypeError(
             f"export_onnx: {where} is an {kind.__name__} inside another module; recurrent "
@@ -146,8 +163,9 @@ def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> 
     raise TypeError(
         f"export_onnx: {where} is a {kind.__module__}.{kind.__qualname__}, which has no ONNX "
         "form here; export_onnx writes nn's MLP, Layer, Neuron, Linear, Sequential, the "
-        "activations, Dropout, BatchNorm1d, LayerNorm, RMSNorm, Embedding, the recurrent "
-        "cells, RNN, LSTM and GRU"
+        "activations, Dropout, BatchNorm1d, LayerNorm, RMSNorm, Embedding, Conv1d, Conv2d, "
+        "MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, Flatten, the recurrent cells, RNN, LSTM "
+        "and GRU"
     )
 
 
@@ -194,29 +212,58 @@ def _first(module: Module) -> type[Module]:
     return type(module)
 
 
-def _sizes(module: Module, where: str, width: int | None = None) -> tuple[int | None, int | None]:
-    """How many features `module` reads and writes; None for a side it leaves as it finds it
-    (an activation) or that holds indices (an Embedding's input). `width` features flow into
-    it: a part of a Sequential that reads another number (Linear(2, 3) then Linear(4, 1)) is
-    refused, naming where it sits."""
+def _sizes(
+    module: Module, where: str, flowing: Layout | None = None
+) -> tuple[Layout | None, Layout | None]:
+    """The layouts `module` reads and writes; None for a side it leaves as it finds it (an
+    activation) or that holds indices (an Embedding's input). `flowing` is the layout that flows
+    into it: a part of a Sequential that reads another (Linear(2, 3) then Linear(4, 1), or a
+    Linear straight after a convolution) is refused, naming where it sits."""
     kind = type(module)
     if kind is Sequential:
         reads = None
         for i, part in enumerate(module):
-            part_reads, part_writes = _sizes(part, f"{where}.{i}", width)
-            reads = part_reads if reads is None and width is None else reads
-            width = part_writes if part_writes is not None else width
-        return reads, width
-    reads, writes = _own_sizes(module)
-    if reads is not None and width is not None and reads != width:
+            part_reads, part_writes = _sizes(part, f"{where}.{i}", flowing)
+            reads = part_reads if reads is None and flowing is None else reads
+            flowing = part_writes if part_writes is not None else flowing
+        return reads, flowing
+    reads, writes = _own_sizes(module, flowing)
+    if reads is not None and flowing is not None and not _fits(reads, flowing):
         raise ValueError(
-            f"export_onnx: {where} ({module!r}) reads {reads} features, but the layers before "
-            f"it write {width}"
+            f"export_onnx: {where} ({module!r}) reads {_describe(reads)}, but the layers before "
+            f"it write {_describe(flowing)}"
         )
     return reads, writes
 
 
-def _own_sizes(module: Module) -> tuple[int | None, int | None]:
+def _fits(reads: Layout, written: Layout) -> bool:
+    return reads[0] == written[0] and None in (reads[1], written[1]) or reads == written
+
+
+def _describe(layout: Layout) -> str:
+    rank, size = layout
+    if rank == 1:
+        return "features" if size is None else f"{size} features"
+    axes = " x ".join(_SPATIAL[rank])
+    return f"{'' if size is None else f'{size} '}channels of {axes}"
+
+
+def _own_sizes(module: Module, flowing: Layout | None) -> tuple[Layout | None, Layout | None]:
+    kind = type(module)
+    if kind in CONVS:
+        rank = len(module.kernel_size) + 1
+        return (rank, module.in_channels), (rank, module.out_channels)
+    if kind in POOLS:
+        rank = len(module._kernel) + 1
+        keeps = flowing if flowing is not None and flowing[0] == rank else (rank, None)
+        return (rank, None), keeps
+    if kind is Flatten:
+        return None, (1, None)
+    reads, writes = _own_features(module)
+    return (None if reads is None else (1, reads)), (None if writes is None else (1, writes))
+
+
+def _own_features(module: Module) -> tuple[int | None, int | None]:
     kind = type(module)
     if kind is Linear:
         return module.in_features, module.out_features

@@ -16,6 +16,8 @@ one example:
   `model(x)` with x of shape (batch, features) gives (batch, outputs); a one-output MLP gives
   (batch, 1) where nn gives a bare Value.
 - `LayerNorm`, `RMSNorm`: `norm(x)` normalises the last axis of x, of any shape.
+- `Conv1d`, `MaxPool1d`, `AvgPool1d`: x is (batch, channels, length); `Conv2d`, `MaxPool2d`,
+  `AvgPool2d`: (batch, channels, height, width); `Flatten` gives (batch, features).
 - `Embedding`: `table(indices)` with an int64 tensor of any shape gives (..., embedding_dim).
 - `MultiheadAttention`: `attention(query, key, value, attn_mask=..., is_causal=...)` with
   sequences of shape (L, embed_dim) and (S, embed_dim), or batches (L, batch, embed_dim); torch
@@ -38,6 +40,7 @@ from nn.extras import require
 from nn.interop.torch_structure import nn_structure, torch_structure
 from nn.layers.attention import MultiheadAttention
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
+from nn.layers.conv import Conv1d, Conv2d
 from nn.layers.embedding import Embedding
 from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear, Sequential
@@ -86,18 +89,17 @@ def to_torch(module: Module, dtype: Any = None) -> Any:
 def from_torch(torch_module: Any) -> Module:
     """The nn module with the same architecture, weights, buffers and modes as `torch_module`.
 
-    The way back from `to_torch`, and the way in for a PyTorch model built from the layers nn
-    has: torch.nn's Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus (beta 1,
-    threshold 20 or more), SiLU, GELU (exact), Identity, Dropout, BatchNorm1d (with running
-    statistics), LayerNorm and RMSNorm (over one axis), MultiheadAttention (no dropout, no
-    kdim, vdim, add_bias_kv or add_zero_attn), Embedding, RNNCell, LSTMCell, GRUCell, RNN,
-    LSTM and GRU (one direction, sequence first, no dropout between layers, no projections),
-    and the twins in
-    `nn.interop.torch_modules`. Anything else is refused, naming it and where it sits
-    (`model.3`): a TypeError for a module nn does not have, a ValueError for a setting it does
-    not have.
-    Tensors on any device and of any floating dtype are read as Python floats; the global
-    `random` stream is left as it was.
+    The way back from `to_torch`, and the way in for a PyTorch model built from the layers nn has:
+    torch.nn's Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus (beta 1, threshold 20 or
+    more), SiLU, GELU (exact), Identity, Dropout, BatchNorm1d (with running statistics), LayerNorm
+    and RMSNorm (over one axis), MultiheadAttention (no dropout, no kdim, vdim, add_bias_kv or
+    add_zero_attn), Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM and GRU (one direction,
+    sequence first, no dropout between layers, no projections), Conv1d and Conv2d (no groups, zero
+    padding), MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d (no ceil_mode or dilation, padding counted
+    in averages), Flatten (whole examples), and the twins in `nn.interop.torch_modules`. Anything
+    else is refused, naming it and where it sits (`model.3`): a TypeError for a module nn does not
+    have, a ValueError for a setting it does not have. Tensors on any device and of any floating
+    dtype are read as Python floats; the global `random` stream is left as it was.
 
     >>> import torch
     >>> from nn import from_torch
@@ -154,14 +156,23 @@ def _tensor(held: Any, dtype: Any, torch: Any) -> Any:
         return torch.tensor(value, dtype=torch.long if type(value) is int else dtype)
     if type(held[0]) is Value:
         return torch.tensor([v.data for v in held], dtype=dtype)
-    return torch.tensor([[v.data for v in row] for row in held], dtype=dtype)
+    if type(held[0][0]) is Value:
+        return torch.tensor([[v.data for v in row] for row in held], dtype=dtype)
+    return torch.tensor(_numbers(held), dtype=dtype)  # a convolution's 3-d or 4-d weight
+
+
+def _numbers(held: Any) -> Any:
+    """The floats of nested lists of Values, nested the same way."""
+    if type(held[0]) is Value:
+        return [v.data for v in held]
+    return [_numbers(part) for part in held]
 
 
 def _tensors(module: Module) -> dict[str, Any]:
     """Every parameter and buffer of a (non-Sequential) module by its torch name: parameters as
     nested lists of Values in the tensor's shape, buffers as `Buffer`s."""
     kind = type(module)
-    if kind in (Linear, Embedding):
+    if kind in (Linear, Embedding, Conv1d, Conv2d):
         return _present(weight=module.weight, bias=getattr(module, "bias", None))
     if kind in (LayerNorm, RMSNorm):
         return _present(weight=module.weight, bias=getattr(module, "bias", None))
@@ -231,8 +242,8 @@ def _tie_in_torch(module: Module, twin: Any, where: str, tied: dict) -> None:
 
 
 def _values(held: Any) -> list[Value]:
-    """The Values of a tensor nn holds (a list, or a list of rows), in order."""
-    return list(held) if type(held[0]) is Value else [v for row in held for v in row]
+    """The Values of a tensor nn holds (a list, or nested lists), in order."""
+    return list(held) if type(held[0]) is Value else [v for row in held for v in _values(row)]
 
 
 def _neurons_as_linear(prefix: str, neurons: list[Neuron]) -> dict[str, Any]:
@@ -282,12 +293,8 @@ def _load(module: Module, state: dict[str, Any], where: str) -> None:
         if isinstance(held, Buffer):
             setattr(held.owner, held.attribute, tensor.detach().cpu().tolist())
             continue
-        flat = type(held[0]) is Value
-        values = tensor.detach().cpu().tolist()
-        rows, values = ([held], [values]) if flat else (held, values)
-        for row, row_values in zip(rows, values):
-            for parameter, value in zip(row, row_values):
-                parameter.data = value
+        for parameter, value in zip(_values(held), tensor.detach().cpu().reshape(-1).tolist()):
+            parameter.data = value
 
 
 def _shape(held: Any) -> list[int]:
@@ -296,7 +303,7 @@ def _shape(held: Any) -> list[int]:
     if isinstance(held, Buffer):
         value = getattr(held.owner, held.attribute)
         return [] if type(value) is int else [len(value)]
-    return [len(held)] if type(held[0]) is Value else [len(held), len(held[0])]
+    return [len(held)] if type(held[0]) is Value else [len(held), *_shape(held[0])]
 
 
 def _check_tensor(tensor: Any, shape: list[int], where: str) -> None:

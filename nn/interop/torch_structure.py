@@ -15,12 +15,14 @@ from typing import Any
 from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
 from nn.layers.attention import MultiheadAttention
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
+from nn.layers.conv import Conv1d, Conv2d
 from nn.layers.dropout import Dropout
 from nn.layers.embedding import Embedding
 from nn.layers.layer_norm import LayerNorm, RMSNorm
 from nn.layers.linear import Linear
 from nn.layers.mlp import MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
+from nn.layers.pooling import AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d
 from nn.layers.rnn import GRU, LSTM, RNN
 from nn.module import Module
 
@@ -28,10 +30,12 @@ _PLAIN = (ReLU, Tanh, Sigmoid, SiLU, Identity)  # activations with nothing to se
 _CELLS = (RNNCell, LSTMCell, GRUCell)
 _SEQUENCES = (RNN, LSTM, GRU)
 _TWINS = (MLP, Layer, Neuron)
+_CONVS = (Conv1d, Conv2d)
+_POOLS = (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d)
 _LAYERS = (
     "Linear, Sequential, ReLU, Tanh, Sigmoid, LeakyReLU, Softplus, SiLU, GELU, Identity, Dropout, "
     "BatchNorm1d, LayerNorm, RMSNorm, Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU, "
-    "MultiheadAttention"
+    "MultiheadAttention, Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, Flatten"
 )
 META = "meta"
 
@@ -77,8 +81,12 @@ def torch_structure(module: Module, where: str, torch: Any) -> Any:
         # reference of normal_, whose first call imports torch's compiler (a second or two)
         shape = (module.num_embeddings, module.embedding_dim)
         return nn_.Embedding(*shape, _weight=torch.empty(shape, device=META))
-    if kind in _CELLS or kind in _SEQUENCES:
+    if kind in _CELLS or kind in _SEQUENCES or kind in _CONVS:
         return getattr(nn_, kind.__name__)(**module.config(), device=META)
+    if kind in _POOLS:
+        return getattr(nn_, kind.__name__)(module.kernel_size, module.stride, module.padding)
+    if kind is Flatten:
+        return nn_.Flatten()
     if kind in _TWINS:
         return getattr(torch_modules, kind.__name__)(**module.config(), device=META)
     raise TypeError(
@@ -103,6 +111,8 @@ def nn_structure(twin: Any, where: str, torch: Any) -> Module:
     for cls in (LeakyReLU, Softplus, GELU, Dropout, Linear, BatchNorm1d, Embedding, LayerNorm):
         counterparts[getattr(nn_, cls.__name__)] = cls
     counterparts |= {nn_.RMSNorm: RMSNorm, nn_.MultiheadAttention: MultiheadAttention}
+    for cls in (*_CONVS, *_POOLS, Flatten):
+        counterparts[getattr(nn_, cls.__name__)] = cls
     if kind not in counterparts:
         public = getattr(nn_, kind.__name__, None) is kind
         name = f"torch.nn.{kind.__name__}" if public else f"{kind.__module__}.{kind.__qualname__}"
@@ -163,6 +173,14 @@ def _build(ours: type[Module], twin: Any, torch_modules: Any) -> Module:
         if ours is RNNCell:
             options["nonlinearity"] = twin.nonlinearity
         return ours(twin.input_size, twin.hidden_size, **options)
+    if ours in _CONVS:
+        return _conv(ours, twin)
+    if ours in _POOLS:
+        return _pool(ours, twin)
+    if ours is Flatten:
+        _require(twin, "start_dim", 1)
+        _require(twin, "end_dim", -1)
+        return Flatten()
     if ours in _SEQUENCES:
         for setting, default in [("batch_first", False), ("bidirectional", False)]:
             _require(twin, setting, default)
@@ -192,6 +210,36 @@ def _attention(twin: Any) -> MultiheadAttention:
     if twin.bias_k is not None:
         raise ValueError("add_bias_kv=True has no counterpart in nn, which supports only False")
     return MultiheadAttention(twin.embed_dim, twin.num_heads, bias=twin.in_proj_bias is not None)
+
+
+def _conv(ours: type[Module], twin: Any) -> Module:
+    """An nn Conv1d or Conv2d from torch's, which must have no groups and zero padding given
+    as sizes ('valid' is 0; 'same' is refused, as nn pads the same on both sides)."""
+    _require(twin, "groups", 1)
+    _require(twin, "padding_mode", "zeros")
+    padding = (0,) * ours.dims if twin.padding == "valid" else twin.padding
+    if isinstance(padding, str):
+        raise ValueError(
+            f"padding={padding!r} has no counterpart in nn, which takes padding as sizes"
+        )
+    sizes = {key: getattr(twin, key) for key in ("kernel_size", "stride", "dilation")}
+    bias = twin.bias is not None
+    return ours(twin.in_channels, twin.out_channels, **sizes, padding=padding, bias=bias)
+
+
+def _pool(ours: type[Module], twin: Any) -> Module:
+    """An nn pooling layer from torch's, which must have PyTorch's defaults for the settings
+    nn does not have (dilation, ceil_mode, return_indices, count_include_pad, ...)."""
+    _require(twin, "ceil_mode", False)
+    if ours in (MaxPool1d, MaxPool2d):
+        _require(twin, "return_indices", False)
+        if twin.dilation not in (1, (1,) * ours.dims):
+            _require(twin, "dilation", 1)
+    else:
+        _require(twin, "count_include_pad", True)
+        if ours is AvgPool2d:
+            _require(twin, "divisor_override", None)
+    return ours(twin.kernel_size, twin.stride, twin.padding)
 
 
 def _from_twin(ours: type[Module], twin: Any, torch_modules: Any) -> Module:

@@ -16,13 +16,16 @@ Example = Sequence[Value | float]
 
 
 class _Elementwise(Module):
-    """An activation applied to each entry of an example (a list), or to a single Value."""
+    """An activation applied to each entry of an example (a list, or nested lists such as a
+    convolution's channels x length), or to a single Value."""
 
     function: ClassVar[Callable[[Value], Value]]  # a staticmethod, or a method for LeakyReLU
 
     def forward(self, x: Example | Value | float) -> list[Value] | Value:
         apply = self.function
         if isinstance(x, (list, tuple)):
+            if x and isinstance(x[0], (list, tuple)):  # nested: a convolution's feature maps
+                return [self.forward(part) for part in x]
             return [apply(v if type(v) is Value else _constant(v)) for v in x]
         return apply(x if type(x) is Value else _constant(x))
 

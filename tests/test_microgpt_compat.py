@@ -1,0 +1,72 @@
+"""A microgpt-style program (benchmarks/microgpt_style.py) runs unchanged on `autograd.Value`.
+
+The program is written as microgpt is: Python's own `sum()` over Values (starting at the int 0),
+a softmax that subtracts the largest logit taken from `.data`, `** -0.5`, division by a Value,
+Adam on `p.data` and `p.grad = 0`. Swapping its `Value` class for ours must give the losses, the
+weights and the samples that its own micrograd-style engine gives.
+"""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+from autograd import Value
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location(
+    "microgpt_style", ROOT / "benchmarks" / "microgpt_style.py"
+)
+microgpt_style = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(microgpt_style)
+Program, MicroValue = microgpt_style.Program, microgpt_style.MicroValue
+
+NAMES = ["emma", "olivia", "ava", "isabella", "sophia"]
+
+
+def run(value_class, steps, **config):
+    program = Program(value_class, NAMES, num_steps=steps, seed=42, **config)
+    losses = [program.step() for _ in range(steps)]
+    return program, losses
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"n_embd": 8, "n_head": 2, "n_layer": 2, "block_size": 8}],
+    ids=["microgpt", "two-layers"],
+)
+def test_the_program_trains_to_the_same_losses_and_weights_on_both_engines(config):
+    steps = 4
+    ours, our_losses = run(Value, steps, **config)
+    theirs, their_losses = run(MicroValue, steps, **config)
+    assert len(our_losses) == steps and all(type(loss) is float for loss in our_losses)
+    assert our_losses == pytest.approx(their_losses, abs=1e-12, rel=0)
+    our_weights = [p.data for p in ours.flat]
+    their_weights = [p.data for p in theirs.flat]
+    assert our_weights == pytest.approx(their_weights, abs=1e-12, rel=0)
+    assert our_weights != [p.data for p in Program(Value, NAMES, steps).flat]  # it trained
+
+
+def test_the_loss_starts_near_log_vocab_size_and_falls_on_a_repeated_name():
+    program = Program(Value, ["anna"], num_steps=12, seed=0)
+    losses = [program.step() for _ in range(12)]
+    assert abs(losses[0] - math.log(3)) < 0.25  # about uniform over 'a', 'n' and the end token
+    assert losses[-1] < 0.2 < 1.0 < losses[0]  # measured: 1.268 falling to 0.138
+
+
+def test_sampling_draws_the_same_names_on_both_engines():
+    small = {"n_embd": 8, "n_head": 2, "block_size": 8}
+    ours, _ = run(Value, 2, **small)
+    theirs, _ = run(MicroValue, 2, **small)
+    names = ours.sample(4)
+    assert names == theirs.sample(4) and all(len(name) <= 8 for name in names)
+
+
+def test_the_program_compares_no_value_with_a_number():
+    # Value == number raises TypeError (a Value equals only itself): the program never does it,
+    # or the runs above would have failed. Equality by identity is what its code relies on.
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="compare the numbers instead"):
+        _ = x == 1.0
+    assert x in {x} and x == x
