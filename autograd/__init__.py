@@ -24,7 +24,7 @@ from autograd.primitives import primitive
 from autograd.tape.batch_rules import batch_mean
 from autograd.tape.program import GuardError, TraceError
 from autograd.tape.tracing import fresh_numbers, trace
-from autograd.value import Value, dot, max_values, sum_values
+from autograd.value import Value, dot, matvec, max_values, sum_values
 
 __all__ = [
     "GradcheckError",
@@ -54,6 +54,7 @@ __all__ = [
     "jacfwd",
     "jacobian",
     "jvp",
+    "matvec",
     "max_values",
     "no_grad",
     "primitive",

@@ -537,6 +537,40 @@ def dot(weights: Sequence[Value | Number], inputs: Sequence[Value | Number]) -> 
 _ONLY_VALUES = {Value}
 
 
+def matvec(
+    rows: Sequence[Sequence[Value | Number]], inputs: Sequence[Value | Number]
+) -> list[Value]:
+    """The dot product of each row with `inputs`, one `dot` node each, as a layer computes W x.
+
+    The same nodes as `[dot(row, inputs) for row in rows]`, with the work on `inputs` (checking
+    them, reading their numbers) done once instead of once per row.
+
+    >>> x = [Value(3.0), Value(1.0)]
+    >>> [y.data for y in matvec([[Value(1.0), Value(2.0)], [Value(0.0), Value(-1.0)]], x)]
+    [5.0, -1.0]
+    """
+    inputs = tuple(inputs)
+    if set(map(type, inputs)) != _ONLY_VALUES or not (_recording_everywhere or grad_enabled_here()):
+        return [dot(row, inputs) for row in rows]
+    x_data = [x.data for x in inputs]
+    x_locals, n, fsum, mul = tuple(x_data), len(inputs), math.fsum, operator.mul
+    outputs = []
+    for row in rows:
+        row = tuple(row)
+        if len(row) != n or set(map(type, row)) != _ONLY_VALUES:
+            outputs.append(dot(row, inputs))  # dot says what is wrong, or takes the mixture
+            continue
+        w_data = [w.data for w in row]
+        try:
+            out = fsum(map(mul, w_data, x_data))
+        except (ValueError, OverflowError):
+            out = rules.exact_sum(map(mul, w_data, x_data), "dot")
+        node = _node(out, rules.DOT, None, None, None, None)  # as dot() makes it
+        node._more = (row + inputs, x_locals + tuple(w_data))
+        outputs.append(node)
+    return outputs
+
+
 def _n_ary_node(out: float, rule: Rule, parents: tuple, locals_: tuple) -> Value:
     if not (_recording_everywhere or grad_enabled_here()):
         return Value(out)

@@ -26,11 +26,13 @@ from nn.layers.mlp import ACTIVATIONS, MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
 from nn.layers.pooling import AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d
 from nn.layers.rnn import GRU, LSTM, RNN
+from nn.models.gpt import GPT
 from nn.module import Module
 
 __all__ = [
     "ACTIVATIONS",
     "GELU",
+    "GPT",
     "GRU",
     "INITIALIZERS",
     "LSTM",

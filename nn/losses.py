@@ -158,20 +158,22 @@ def softmax(logits: Sequence[Value | float]) -> list[Value]:
     return [v.exp() for v in log_softmax(logits)]
 
 
-def _class_index(target: Any, n_classes: int, where: str) -> int:
+def _class_index(target: Any, n_classes: int, where: str, caller: str) -> int:
     if isinstance(target, bool) or not isinstance(target, Integral):
-        raise TypeError(f"cross_entropy: {where} must be an int class index, got {target!r}")
+        raise TypeError(f"{caller}: {where} must be an int class index, got {target!r}")
     if not 0 <= target < n_classes:
         raise IndexError(
-            f"cross_entropy: {where} is {target}, out of range for {n_classes} classes "
+            f"{caller}: {where} is {target}, out of range for {n_classes} classes "
             f"(valid indices are 0 to {n_classes - 1})"
         )
     return int(target)
 
 
-def _negative_log_likelihood(logits: Sequence, target: Any, where: str) -> Value:
-    shifted, log_total = _shifted(logits, "cross_entropy")
-    return log_total - shifted[_class_index(target, len(shifted), where)]
+def _negative_log_likelihood(
+    logits: Sequence, target: Any, where: str, caller: str = "cross_entropy"
+) -> Value:
+    shifted, log_total = _shifted(logits, caller)
+    return log_total - shifted[_class_index(target, len(shifted), where, caller)]
 
 
 def cross_entropy(logits: Sequence, target: int | Sequence[int]) -> Value:
@@ -209,6 +211,60 @@ def cross_entropy(logits: Sequence, target: int | Sequence[int]) -> Value:
         _negative_log_likelihood(z, t, f"target[{i}]")
         for i, (z, t) in enumerate(zip(logits, target))
     ]
+    return sum_values(losses) / len(losses)
+
+
+def sequence_cross_entropy(logits: Sequence, targets: Sequence, ignore_index: int = -100) -> Value:
+    """Mean of -log softmax(z_t)[y_t] over the positions t whose target y_t is not
+    `ignore_index`: a language model's loss, PyTorch's `cross_entropy(..., ignore_index=...)` on
+    the positions flattened.
+
+    One sequence: `logits` a list of positions, each a list of logits (what `GPT` returns), and
+    `targets` a list of ints, one per position. A batch: a list of such sequences and a list of
+    their target lists; the mean is then over every counted position of the batch, so a long
+    sequence weighs more than a short one, as in PyTorch. A position whose target is
+    `ignore_index` (padding, `nn.data.language_model_pairs`) makes no node at all: it cannot
+    change the loss or any gradient.
+
+    >>> import math  # two equal logits: p = 1/2; the padded second position is not counted
+    >>> loss = sequence_cross_entropy([[0.0, 0.0], [9.0, 0.0]], [1, -100])
+    >>> loss.data == math.log(2)
+    True
+    """
+    caller = "sequence_cross_entropy"
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, Integral):
+        raise TypeError(f"{caller}: ignore_index must be an int, got {ignore_index!r}")
+    if not isinstance(targets, (list, tuple)) or not isinstance(logits, (list, tuple)):
+        raise TypeError(
+            f"{caller}: logits and targets must be lists (one sequence, or a batch of them), "
+            f"got {type(logits).__name__} and {type(targets).__name__}"
+        )
+    pairs = [(logits, targets, "")]
+    if targets and isinstance(targets[0], (list, tuple)):
+        if len(logits) != len(targets):
+            raise ValueError(
+                f"{caller}: {len(logits)} sequences of logits but {len(targets)} of targets"
+            )
+        pairs = [(z, y, f"[{i}]") for i, (z, y) in enumerate(zip(logits, targets))]
+    losses = []
+    for sequence, wanted, where in pairs:
+        if not (isinstance(sequence, (list, tuple)) and isinstance(wanted, (list, tuple))):
+            raise TypeError(f"{caller}: logits{where} and targets{where} must be lists")
+        if len(sequence) != len(wanted):
+            raise ValueError(
+                f"{caller}: logits{where} has {len(sequence)} positions but targets{where} has "
+                f"{len(wanted)}"
+            )
+        losses += [
+            _negative_log_likelihood(z, y, f"targets{where}[{t}]", caller)
+            for t, (z, y) in enumerate(zip(sequence, wanted))
+            if y != ignore_index
+        ]
+    if not losses:
+        raise ValueError(
+            f"{caller}: every target is ignore_index={ignore_index}; there is no position to "
+            "score (PyTorch gives NaN)"
+        )
     return sum_values(losses) / len(losses)
 
 

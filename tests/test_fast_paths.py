@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd import Value, dot, no_grad, rules
+from autograd import Value, dot, matvec, no_grad, rules, sum_values
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 constants = st.one_of(finite, st.integers(-1000, 1000))
@@ -122,3 +122,36 @@ def test_sum_over_values_starts_with_a_node_for_the_int_zero_holding_a_float():
     assert first._db == 0.0 and type(first._db) is float
     total.backward()
     assert (a.grad, b.grad) == (1.0, 1.0)
+
+
+@given(
+    st.integers(1, 5).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.lists(finite, min_size=n, max_size=n), min_size=1, max_size=4),
+            st.lists(finite, min_size=n, max_size=n),
+        )
+    )
+)
+def test_matvec_makes_the_nodes_dot_makes_row_by_row(case):
+    rows, x = case
+    W, inputs = [[Value(w) for w in row] for row in rows], [Value(v) for v in x]
+    ours, theirs = matvec(W, inputs), [dot(row, inputs) for row in W]
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.data == b.data and a.op == b.op
+        assert a.parents == b.parents and a._more[1] == b._more[1]
+    sum_values(ours).backward()
+    first = [p.grad for p in inputs + [w for row in W for w in row]]
+    for p in inputs + [w for row in W for w in row]:
+        p.grad = 0.0
+    sum_values(theirs).backward()
+    assert [p.grad for p in inputs + [w for row in W for w in row]] == first
+
+
+def test_matvec_takes_numbers_and_mixtures_as_dot_does_and_records_nothing_under_no_grad():
+    W = [[Value(1.0), Value(2.0)], [Value(3.0), 4.0]]
+    assert [y.data for y in matvec(W, [1.0, -1.0])] == [-1.0, -1.0]
+    assert [y.data for y in matvec(W, [Value(1.0), Value(1.0)])] == [3.0, 7.0]
+    with no_grad():
+        assert all(not y.parents for y in matvec(W, [Value(1.0), Value(1.0)]))
+    with pytest.raises(ValueError, match="dot: 3 weights but 2 inputs"):
+        matvec([[Value(1.0)] * 3], [Value(1.0), Value(2.0)])

@@ -12,11 +12,14 @@ import pytest
 
 from autograd import Value
 from nn import schedules
-from nn.optim import SGD, Adam, CosineAnnealingLR, StepLR
+from nn.optim import SGD, Adam, CosineAnnealingLR, LinearLR, StepLR
 
 SCHEDULES = {
     "step": lambda optimizer: StepLR(optimizer, step_size=3, gamma=0.7),
     "cosine": lambda optimizer: CosineAnnealingLR(optimizer, T_max=5, eta_min=0.001),
+    "linear": lambda optimizer: LinearLR(
+        optimizer, start_factor=0.9, end_factor=0.1, total_iters=7
+    ),
 }
 
 
@@ -98,3 +101,45 @@ def test_the_schedules_are_importable_from_nn_optim_and_nn_schedules_in_either_o
         subprocess.run([sys.executable, "-c", program], check=True)
     with pytest.raises(ImportError, match="cannot import name 'ExponentialLR'"):
         from nn.optim import ExponentialLR  # noqa: F401
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [dict(start_factor=1.0, end_factor=0.0, total_iters=10), dict(), dict(total_iters=1)],
+)
+def test_linear_lr_gives_torchs_rates_from_the_constructor_on(settings):
+    torch = pytest.importorskip("torch")
+    weight = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    their_optimizer = torch.optim.SGD([weight], lr=0.3)
+    theirs = torch.optim.lr_scheduler.LinearLR(their_optimizer, **settings)
+    optimizer = SGD([Value(0.0)], lr=0.3)
+    ours = LinearLR(optimizer, **settings)
+    assert abs(optimizer.lr - their_optimizer.param_groups[0]["lr"]) < 1e-15
+    for _ in range(14):
+        their_optimizer.step()
+        theirs.step()
+        optimizer.step()
+        ours.step()
+        assert abs(ours.get_last_lr() - theirs.get_last_lr()[0]) < 1e-15
+
+
+def test_linear_lr_with_microgpts_settings_decays_as_microgpt_does():
+    optimizer = Adam([Value(0.0)], lr=0.01)
+    schedule = LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=1000)
+    for step in range(1000):
+        assert abs(optimizer.lr - 0.01 * (1 - step / 1000)) < 1e-17  # microgpt's lr_t
+        schedule.step()
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(start_factor=0.0), r"start_factor must be in \(0, 1\], got 0.0"),
+        (dict(start_factor=1.5), r"start_factor must be in \[0.0, 1.0\], got 1.5"),
+        (dict(end_factor=-0.1), r"end_factor must be in \[0.0, 1.0\], got -0.1"),
+        (dict(total_iters=0), r"total_iters must be a positive int, got 0"),
+    ],
+)
+def test_linear_lr_refuses_factors_outside_torchs_ranges(settings, message):
+    with pytest.raises(ValueError, match=message):
+        LinearLR(SGD([Value(0.0)], lr=0.1), **settings)

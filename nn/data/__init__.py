@@ -1,13 +1,15 @@
 """Datasets: small two-dimensional sets and mini-batching (`toy`), scikit-learn's 8x8 digits
 (`load_digits`, an extra), MNIST-1D (`load_mnist1d`, an extra), sequence tasks for recurrent
-networks (`sequences`), and the census first names (`load_names`, an extra) with a character
-tokenizer (`CharTokenizer`).
+networks (`sequences`), the census first names (`load_names`, an extra) with a character
+tokenizer (`CharTokenizer`), and next-token examples for a language model
+(`language_model_pairs`).
 
 Every maker returns `(X, y)` and draws from `random.Random(seed)`: one seed, one dataset.
 """
 
 from nn.data.batching import batches, check_data
 from nn.data.digits import load_digits
+from nn.data.language_model import language_model_pairs
 from nn.data.mnist1d import load_mnist1d
 from nn.data.names import load_names
 from nn.data.sequences import (
@@ -32,6 +34,7 @@ __all__ = [
     "batches",
     "char_corpus",
     "check_data",
+    "language_model_pairs",
     "load_digits",
     "load_mnist1d",
     "load_names",

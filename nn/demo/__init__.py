@@ -1,5 +1,6 @@
-"""The demos, run as `python -m nn.demo` (micrograd's moons, `moons`) and
-`python -m nn.demo --digits` (scikit-learn's 8x8 digits through a tape, `digits`).
+"""The demos, run as `python -m nn.demo` (micrograd's moons, `moons`),
+`python -m nn.demo --digits` (scikit-learn's 8x8 digits through a tape, `digits`) and
+`python -m nn.demo --gpt` (microgpt's model on the census names, `gpt`).
 Nothing else in nn imports them.
 """
 

@@ -13,7 +13,8 @@ writes into the output folder (default `chainrule-output/`):
 
 Options: `--out DIR`, `--epochs N` (default 100), `--seed S` (default 0; data and weights),
 `--no-progress` (no progress bar). `--digits` runs the digits demo instead (`nn.demo.digits`,
-20 epochs by default).
+20 epochs by default); `--gpt` trains microgpt's model on the census names and samples new ones
+(`nn.demo.gpt`, `--steps N`, 1000 by default).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from autograd import Value, no_grad, save_graph, step_through
 from nn import MLP
 from nn.data.toy import make_moons
 from nn.demo.digits import run_digits
+from nn.demo.gpt import run_gpt
 from nn.losses import hinge, l2
 from nn.optim import SGD, CosineAnnealingLR
 from nn.train.loop import evaluate, fit
@@ -54,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.digits:
         return run_digits(args)
+    if args.gpt:
+        return run_gpt(args)
     args.epochs = args.epochs or 100
     missing = [name for name in ("matplotlib", "graphviz") if not importlib.util.find_spec(name)]
     if missing:
@@ -173,5 +177,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--digits", action="store_true", help="train on the 8x8 digits through a tape instead"
+    )
+    parser.add_argument(
+        "--gpt", action="store_true", help="train microgpt's GPT on names and sample new ones"
+    )
+    parser.add_argument(
+        "--steps", type=_positive_int, default=1000, help="GPT training steps (default 1000)"
     )
     return parser

@@ -20,7 +20,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from autograd import Value, dot, max_values, sum_values
+from autograd import Value, dot, matvec, max_values, sum_values
 from nn.layers.arguments import boolean_flag, positive_size, random_source_for
 from nn.layers.attention_masks import Offsets, offsets
 from nn.layers.linear import Linear
@@ -208,10 +208,10 @@ class MultiheadAttention(Module):
         size = self.embed_dim
         rows = self.in_proj_weight[block * size : (block + 1) * size]
         if self.in_proj_bias is None:
-            projected = [[dot(row, x) for row in rows] for x in steps]
+            projected = [matvec(rows, x) for x in steps]
         else:
             biases = self.in_proj_bias[block * size : (block + 1) * size]
-            projected = [[dot(row, x) + b for row, b in zip(rows, biases)] for x in steps]
+            projected = [[y + b for y, b in zip(matvec(rows, x), biases)] for x in steps]
         if block == 0:
             scale = math.sqrt(1.0 / self.head_dim)
             projected = [[v * scale for v in q] for q in projected]

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from autograd import Value, dot
+from autograd import Value, matvec
 from nn.layers.arguments import boolean_flag, positive_size, random_source_for
 from nn.model_files import registry, saveable
 from nn.module import Module
@@ -56,8 +56,8 @@ class Linear(Module):
     def forward(self, x: Example) -> list[Value]:
         _check_length(self, x, self.in_features)
         if self.bias is None:
-            return [dot(row, x) for row in self.weight]
-        return [dot(row, x) + b for row, b in zip(self.weight, self.bias)]
+            return matvec(self.weight, x)
+        return [y + b for y, b in zip(matvec(self.weight, x), self.bias)]
 
     @classmethod
     def _count_parameters(cls, config: dict[str, Any]) -> int:

@@ -95,6 +95,9 @@ def _sqrt(x: Any) -> Any:
 
 def _gradients(params: list[Value], caller: str) -> list[float]:
     """Each parameter's gradient as a float, refusing NaN and infinities."""
+    grads = [p.grad for p in params]
+    if set(map(type, grads)) == _FLOATS and all(map(math.isfinite, grads)):
+        return grads  # the common case, checked in bulk
     grads = []
     for i, p in enumerate(params):
         g = float(p.grad.data if isinstance(p.grad, Value) else p.grad)
@@ -105,6 +108,9 @@ def _gradients(params: list[Value], caller: str) -> list[float]:
             )
         grads.append(g)
     return grads
+
+
+_FLOATS = {float}
 
 
 def _overflowed(caller: str, i: int, old: float, new: float, state: dict) -> ValueError:
@@ -154,23 +160,26 @@ class Optimizer:
         nothing: not the parameters, not the running state, not the step count.
         """
         caller = f"{type(self).__name__}.step"
-        grads = _gradients(self.params, caller)
+        params = self.params
+        grads = _gradients(params, caller)
         saved = {key: list(getattr(self, name)) for key, name in self._buffers.items()}
         self.steps += 1
-        new = []
-        for i, (p, g) in enumerate(zip(self.params, grads)):
-            if self.weight_decay:
-                g += self.weight_decay * p.data
-            new.append(p.data - self._update(i, g))
-        for i, (p, w) in enumerate(zip(self.params, new)):
+        if self.weight_decay:
+            grads = [g + self.weight_decay * p.data for p, g in zip(params, grads)]
+        update = self._update
+        new = [p.data - update(i, g) for i, (p, g) in enumerate(zip(params, grads))]
+        buffers = [getattr(self, name) for name in self._buffers.values()]
+        if all(map(math.isfinite, new)) and all(all(map(math.isfinite, b)) for b in buffers):
+            for p, w in zip(params, new):
+                p.data = w
+            return
+        for i, (p, w) in enumerate(zip(params, new)):  # find the first that overflowed
             state = {key: getattr(self, name)[i] for key, name in self._buffers.items()}
             if not math.isfinite(w) or not all(map(math.isfinite, state.values())):
                 self.steps -= 1
                 for key, name in self._buffers.items():
                     setattr(self, name, saved[key])
                 raise _overflowed(caller, i, p.data, w, state)
-        for p, w in zip(self.params, new):
-            p.data = w
 
     def _update(self, i: int, g: float) -> float:
         """The amount to subtract from parameter i, given its gradient g (decay included)."""

@@ -1,7 +1,9 @@
-"""Learning-rate schedules: StepLR and CosineAnnealingLR, with PyTorch's formulas and state dicts.
+"""Learning-rate schedules: StepLR, CosineAnnealingLR and LinearLR, with PyTorch's formulas and
+state dicts.
 
-A schedule sets its optimizer's `lr` once per epoch from the learning rate the optimizer started
-with (`base_lr`) and the epochs counted so far (`last_epoch`). `from nn.optim import StepLR` finds
+A schedule sets its optimizer's `lr` once per epoch (or once per step: `fit`'s
+`scheduler_interval`) from the learning rate the optimizer started with (`base_lr`) and the
+epochs (or steps) counted so far (`last_epoch`). `from nn.optim import StepLR` finds
 them here too. A schedule's `state_dict()` holds its settings and that count, not the rate itself,
 which is part of the optimizer's state: save and load both, as in PyTorch.
 """
@@ -151,3 +153,52 @@ class CosineAnnealingLR(Schedule):
     def _rate_at(self, epoch: int) -> float:
         cosine = (1.0 + math.cos(math.pi * epoch / self.T_max)) / 2.0
         return self.eta_min + (self.base_lr - self.eta_min) * cosine
+
+
+class LinearLR(Schedule):
+    """Scale the learning rate by a factor that moves in a straight line from `start_factor` to
+    `end_factor` over `total_iters` steps, then stays: lr = lr0 (s + (e - s) min(n, N) / N)
+    after n steps. PyTorch's `LinearLR`, whose formula this is; like it, the constructor sets
+    the optimizer's rate to lr0 s at once. `start_factor=1.0, end_factor=0.0, total_iters=N`
+    stepped after every optimizer step is microgpt's schedule, lr0 (1 - n / N).
+
+    >>> from autograd import Value
+    >>> from nn.optim import SGD
+    >>> opt = SGD([Value(0.0)], lr=1.0)
+    >>> schedule = LinearLR(opt, start_factor=1.0, end_factor=0.0, total_iters=4)
+    >>> rates = [opt.lr]
+    >>> for _ in range(5):
+    ...     schedule.step()
+    ...     rates.append(schedule.get_last_lr())
+    >>> rates
+    [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+
+    _settings = ("start_factor", "end_factor", "total_iters")
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3.0,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+    ) -> None:
+        super().__init__(optimizer, start_factor, end_factor, total_iters)
+        self.optimizer.lr = self._rate_at(0)
+
+    def _checked(
+        self, base_lr: float, start_factor: Any, end_factor: Any, total_iters: Any
+    ) -> tuple[float, float, int]:
+        start = _number("LinearLR: start_factor", start_factor, 0.0, 1.0, False)
+        if start == 0.0:
+            raise ValueError("LinearLR: start_factor must be in (0, 1], got 0.0")
+        end = _number("LinearLR: end_factor", end_factor, 0.0, 1.0, False)
+        if isinstance(total_iters, bool) or not isinstance(total_iters, Integral):
+            raise TypeError(f"LinearLR: total_iters must be a positive int, got {total_iters!r}")
+        if total_iters < 1:
+            raise ValueError(f"LinearLR: total_iters must be a positive int, got {total_iters!r}")
+        return start, end, int(total_iters)
+
+    def _rate_at(self, epoch: int) -> float:
+        done = min(epoch, self.total_iters) / self.total_iters
+        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * done)

@@ -97,6 +97,7 @@ def fit(
     seed: int | None = None,
     regularization: Callable[[list[Value]], Value] | None = None,
     scheduler: Scheduler | None = None,
+    scheduler_interval: str = "epoch",
     validation: tuple[Sequence[Any], Sequence[Any]] | None = None,
     patience: int | None = None,
     restore_best: bool = True,
@@ -114,7 +115,9 @@ def fit(
     training mode, objective = loss(outputs, targets) + regularization(parameters), then
     `optimizer.zero_grad()`, `objective.backward()`, `optimizer.step()`.
     `loss` returns the batch mean, as the functions of `nn.losses` do. A `scheduler`
-    (`nn.optim.StepLR`, `CosineAnnealingLR`) steps once after every epoch.
+    (`nn.optim.StepLR`, `CosineAnnealingLR`, `LinearLR`) steps once after every epoch, or after
+    every optimizer step with `scheduler_interval="step"` (microgpt's learning rate decays
+    linearly step by step: `LinearLR(optimizer, 1.0, 0.0, total_iters=steps)`).
 
     Every target must be a finite real number (a class index, a 0/1 or -1/+1 label, a value to
     regress on) or a list of them; any other (None, a string, a bool, NumPy's too) is refused
@@ -159,6 +162,11 @@ def fit(
     epochs = positive_int(epochs, "fit", "epochs")
     if batch_size is not None:
         positive_int(batch_size, "fit", "batch_size")
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(
+            f"fit: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+        )
+    per_step = scheduler if scheduler_interval == "step" else None
     if validation is not None:
         validation = check_data(validation, "fit (validation)")
         check_targets(validation[1], "fit (validation)")
@@ -187,7 +195,7 @@ def fit(
     if checkpoint is not None or resume is not None:
         arguments = run_arguments(
             loss, (X, y), batch_size, shuffle, seed, regularization, validation, patience,
-            restore_best, compile,
+            restore_best, compile, scheduler_interval,
         )  # fmt: skip
     rng = random_source(seed)
     history = History()
@@ -222,6 +230,7 @@ def fit(
                 ctrl_c,
                 compiled,
                 scored,
+                per_step,
             ):
                 history.interrupted = True
                 break
@@ -231,7 +240,7 @@ def fit(
             if scored:
                 history.accuracy.append(train_accuracy)
                 metrics["acc"] = train_accuracy
-            if scheduler is not None:
+            if scheduler is not None and per_step is None:
                 scheduler.step()
             if validation is not None:
                 if compiled is None:
@@ -277,9 +286,10 @@ def _train_epoch(
     ctrl_c: CtrlC,
     compiled: Any = None,
     scored: bool = True,
+    per_step: Scheduler | None = None,
 ) -> bool:
     """One step per batch not taken yet, adding loss and accuracy (when `scored`) to `run`;
-    False on Ctrl-C.
+    False on Ctrl-C. A `per_step` scheduler steps after every optimizer step.
 
     `compiled` (an `nn.train.compiled.CompiledTraining`) takes the steps through tapes instead.
     """
@@ -298,6 +308,8 @@ def _train_epoch(
                 run.correct += sum(map(is_correct, outputs, y_batch))
             run.count += len(X_batch)
             run.steps += 1
+            if per_step is not None:
+                per_step.step()
     return True
 
 

@@ -3,8 +3,10 @@
 A run resumes bit for bit only with the arguments it was started with. The checkpoint keeps them,
 and resuming with others is refused by name: the batch size, shuffling, the seed, the loss and
 the penalty (by their names: `__qualname__`, so not a lambda's coefficient), the training and
-validation data (by a fingerprint: their length and a hash of their numbers), early stopping and
-`compile`. `epochs` is left out on purpose: a run may go on to more epochs than it first asked for.
+validation data (by a fingerprint: their length and a hash of their numbers), early stopping,
+`compile` and when the scheduler steps (`scheduler_interval`; a checkpoint written before fit had
+it ran per epoch). `epochs` is left out on purpose: a run may go on to more epochs than it first
+asked for.
 
 The fingerprint reads every number of the data once, as the 8 bytes of a float64, so 1, 1.0 and
 True are the same number, a list and a NumPy array holding the same numbers are the same data, and
@@ -35,6 +37,7 @@ def run_arguments(
     patience: int | None,
     restore_best: bool,
     compile: bool,
+    scheduler_interval: str = "epoch",
 ) -> dict[str, Any]:
     """What a checkpoint records of fit's arguments, ready for JSON, in fit's order.
 
@@ -55,6 +58,7 @@ def run_arguments(
         "patience": None if patience is None else int(patience),
         "restore_best": bool(restore_best),
         "compile": bool(compile),
+        "scheduler_interval": str(scheduler_interval),
     }
 
 
@@ -67,6 +71,8 @@ def check_run_arguments(saved: Any, given: dict[str, Any], where: str) -> None:
 batch_size=20; resume with the run's own arguments (epochs may differ)
     """
     given = json.loads(json.dumps(given))  # as the file has it: floats by repr, tuples as lists
+    if isinstance(saved, Mapping) and "scheduler_interval" in given.keys() - saved.keys():
+        saved = {**saved, "scheduler_interval": "epoch"}  # written before fit had the argument
     check_keys(saved, given, f"{where}: arguments")
     for name, value in given.items():
         if saved[name] != value:
