@@ -57,6 +57,7 @@ REFERENCE = [
     "nn.optim",
     "nn.data",
     "nn.train",
+    "nn.models",
     "nn.files",
     "nn.init",
     "nn.schedules",
