@@ -12,7 +12,8 @@ from typing import Any
 from nn.extras import require
 from nn.files import atomic_write_bytes
 from nn.interop.onnx_conv import CONVS, LAYERS, POOLS, conv_graph
-from nn.interop.onnx_graph import IR_VERSION, OPSET, OnnxGraph
+from nn.interop.onnx_gpt import gpt_graph
+from nn.interop.onnx_graph import IR_VERSION, OPSET, OnnxGraph, layer_norm
 from nn.interop.onnx_recurrent import recurrent_graph
 from nn.layers.activation import GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
 from nn.layers.cells import GRUCell, LSTMCell, RNNCell
@@ -24,6 +25,7 @@ from nn.layers.mlp import MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
 from nn.layers.pooling import Flatten
 from nn.layers.rnn import GRU, LSTM, RNN
+from nn.models.gpt import GPT
 from nn.module import Module
 
 DTYPES = ("float32", "float64")
@@ -54,10 +56,13 @@ def export_onnx(module: Module, path: str | os.PathLike[str], dtype: str = "floa
     starts with a convolution or pooling layer reads (batch, channels, length) or (batch, channels,
     height, width), of any length, height and width (see `nn.interop.onnx_conv`); recurrent cells
     and RNN, LSTM, GRU read and write PyTorch's tensors, sequence first (see
-    `nn.interop.onnx_recurrent`). Everything is written in ONNX operators that onnxruntime runs in
-    both dtypes (GELU's erf, which it lacks in float64, as a 32-point Gauss-Legendre sum there; Conv
-    and AveragePool, which it lacks in float64, as slices and a MatMul). A module with no ONNX form
-    (one of your own) is refused with a TypeError naming where it sits.
+    `nn.interop.onnx_recurrent`). A `GPT` reads int64 token ids `input` (batch, seq) and writes
+    its logits `output` (batch, seq, vocab_size), for any seq up to block_size, with causal
+    attention in plain operators (see `nn.interop.onnx_gpt`). Everything is written in ONNX
+    operators that onnxruntime runs in both dtypes (GELU's erf, which it lacks in float64, as a
+    32-point Gauss-Legendre sum there; Conv and AveragePool, which it lacks in float64, as slices
+    and a MatMul). A module with no ONNX form (one of your own) is refused with a TypeError naming
+    where it sits.
 
     >>> import os, tempfile
     >>> import numpy, onnxruntime
@@ -78,6 +83,8 @@ def export_onnx(module: Module, path: str | os.PathLike[str], dtype: str = "floa
     graph = OnnxGraph(onnx, dtype)
     if type(module) in RECURRENT:
         inputs, outputs = recurrent_graph(graph, module)
+    elif type(module) is GPT:
+        inputs, outputs = gpt_graph(graph, module)
     else:
         inputs, outputs = _feed_forward_graph(graph, module)
     helper = onnx.helper
@@ -140,7 +147,7 @@ def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> 
     if kind is BatchNorm1d:
         return _batch_norm(graph, module, x)
     if kind in (LayerNorm, RMSNorm):
-        return _layer_norm(graph, module, x)
+        return layer_norm(graph, module, x)
     if kind is Embedding:
         if not first:
             raise ValueError(
@@ -164,8 +171,8 @@ def _emit(graph: OnnxGraph, module: Module, x: str, where: str, first: bool) -> 
         f"export_onnx: {where} is a {kind.__module__}.{kind.__qualname__}, which has no ONNX "
         "form here; export_onnx writes nn's MLP, Layer, Neuron, Linear, Sequential, the "
         "activations, Dropout, BatchNorm1d, LayerNorm, RMSNorm, Embedding, Conv1d, Conv2d, "
-        "MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, Flatten, the recurrent cells, RNN, LSTM "
-        "and GRU"
+        "MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, Flatten, the recurrent cells, RNN, LSTM, "
+        "GRU and GPT"
     )
 
 
@@ -184,24 +191,6 @@ def _batch_norm(graph: OnnxGraph, norm: BatchNorm1d, x: str) -> str:
     y = graph.node("Mul", [y, graph.constant(inverse, "inverse_std")])
     if norm.weight is not None and norm.bias is not None:
         y = graph.node("Mul", [y, graph.constant([w.data for w in norm.weight], "weight")])
-        y = graph.node("Add", [y, graph.constant([b.data for b in norm.bias], "bias")])
-    return y
-
-
-def _layer_norm(graph: OnnxGraph, norm: LayerNorm | RMSNorm, x: str) -> str:
-    """LayerNorm: (x - mean) * (var + eps) ** -0.5 * weight + bias; RMSNorm: x * (mean(x**2) +
-    eps) ** -0.5 * weight, over the last axis, in nn's order of operations, rather than ONNX's
-    LayerNormalization, whose epsilon attribute is stored in float32. RMSNorm's eps None is the
-    machine epsilon of the graph's dtype, as PyTorch takes that of its computation's."""
-    eps = norm.eps if norm.eps is not None else float(graph.numpy.finfo(graph.dtype).eps)
-    if type(norm) is LayerNorm:
-        x = graph.node("Sub", [x, graph.node("ReduceMean", [x], axes=[-1])])
-    square_mean = graph.node("ReduceMean", [graph.node("Mul", [x, x])], axes=[-1])
-    shifted = graph.node("Add", [square_mean, graph.constant(eps, "eps")])
-    y = graph.node("Mul", [x, graph.node("Pow", [shifted, graph.constant(-0.5, "minus_half")])])
-    if norm.weight is not None:
-        y = graph.node("Mul", [y, graph.constant([w.data for w in norm.weight], "weight")])
-    if getattr(norm, "bias", None) is not None:
         y = graph.node("Add", [y, graph.constant([b.data for b in norm.bias], "bias")])
     return y
 

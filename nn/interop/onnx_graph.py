@@ -2,7 +2,8 @@
 
 Nodes are added in order, each output named after its operation and a counter shared by a graph
 and its subgraphs (the body of a Scan), so no name is ever used twice; weights become
-initializers of the outer graph, which subgraphs may read.
+initializers of the outer graph, which subgraphs may read. `layer_norm` writes nn's LayerNorm and
+RMSNorm, for the feed-forward graphs and the GPT's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from nn.layers.layer_norm import LayerNorm, RMSNorm
 
 OPSET = 17  # has every operator used here; onnxruntime runs it from version 1.14 on
 IR_VERSION = 8  # the IR version of opset 17, which older runtimes read too
@@ -121,3 +124,21 @@ class OnnxGraph:
         inside = self.node("Mul", [clipped, integral])
         outside = self.node("Greater", [self.node("Abs", [t]), high])  # erf is +-1 there, exactly
         return self.node("Where", [outside, self.node("Sign", [t]), inside])
+
+
+def layer_norm(graph: OnnxGraph, norm: LayerNorm | RMSNorm, x: str) -> str:
+    """LayerNorm: (x - mean) * (var + eps) ** -0.5 * weight + bias; RMSNorm: x * (mean(x**2) +
+    eps) ** -0.5 * weight, over the last axis, in nn's order of operations, rather than ONNX's
+    LayerNormalization, whose epsilon attribute is stored in float32. RMSNorm's eps None is the
+    machine epsilon of the graph's dtype, as PyTorch takes that of its computation's."""
+    eps = norm.eps if norm.eps is not None else float(graph.numpy.finfo(graph.dtype).eps)
+    if type(norm) is LayerNorm:
+        x = graph.node("Sub", [x, graph.node("ReduceMean", [x], axes=[-1])])
+    square_mean = graph.node("ReduceMean", [graph.node("Mul", [x, x])], axes=[-1])
+    shifted = graph.node("Add", [square_mean, graph.constant(eps, "eps")])
+    y = graph.node("Mul", [x, graph.node("Pow", [shifted, graph.constant(-0.5, "minus_half")])])
+    if norm.weight is not None:
+        y = graph.node("Mul", [y, graph.constant([w.data for w in norm.weight], "weight")])
+    if getattr(norm, "bias", None) is not None:
+        y = graph.node("Add", [y, graph.constant([b.data for b in norm.bias], "bias")])
+    return y

@@ -47,6 +47,7 @@ from nn.layers.linear import Linear, Sequential
 from nn.layers.mlp import MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
 from nn.layers.rnn import GRU, LSTM, RNN
+from nn.models.gpt import GPT
 from nn.module import Module
 
 _CELLS = (RNNCell, LSTMCell, GRUCell)
@@ -198,6 +199,12 @@ def _tensors(module: Module) -> dict[str, Any]:
             for layer, cell in enumerate(module.cells)
             for name, held in _tensors(cell).items()
         }
+    if kind is GPT:
+        return {
+            f"{prefix}.{name}": held
+            for prefix, part in _gpt_parts(module)
+            for name, held in _tensors(part).items()
+        }
     if kind is Neuron:
         return {"0.weight": [module.w], "0.bias": [module.b]}
     if kind is Layer:
@@ -209,6 +216,17 @@ def _tensors(module: Module) -> dict[str, Any]:
             position += 1 if layer.activation == "linear" else 2
         return tensors
     return {}
+
+
+def _gpt_parts(model: GPT) -> list[tuple[str, Module]]:
+    """The layers of a GPT that hold tensors, by the names its torch twin gives them."""
+    parts = [("wte", model.wte), ("wpe", model.wpe), ("norm_e", model.norm_e)]
+    for b, block in enumerate(model.blocks):
+        named = {"norm_1": block.norm_1, "attn": block.attn, "norm_2": block.norm_2}
+        named |= {"mlp.0": block.mlp[0], "mlp.2": block.mlp[2]}
+        parts += [(f"blocks.{b}.{name}", part) for name, part in named.items()]
+    parts += [("norm_f", model.norm_f), ("lm_head", model.lm_head)]
+    return [(name, part) for name, part in parts if part is not None]
 
 
 def _tie_in_torch(module: Module, twin: Any, where: str, tied: dict) -> None:

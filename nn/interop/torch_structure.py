@@ -24,12 +24,13 @@ from nn.layers.mlp import MLP, Layer, Neuron
 from nn.layers.norm import BatchNorm1d
 from nn.layers.pooling import AvgPool1d, AvgPool2d, Flatten, MaxPool1d, MaxPool2d
 from nn.layers.rnn import GRU, LSTM, RNN
+from nn.models.gpt import GPT
 from nn.module import Module
 
 _PLAIN = (ReLU, Tanh, Sigmoid, SiLU, Identity)  # activations with nothing to set
 _CELLS = (RNNCell, LSTMCell, GRUCell)
 _SEQUENCES = (RNN, LSTM, GRU)
-_TWINS = (MLP, Layer, Neuron)
+_TWINS = (MLP, Layer, Neuron, GPT)
 _CONVS = (Conv1d, Conv2d)
 _POOLS = (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d)
 _LAYERS = (
@@ -91,7 +92,7 @@ def torch_structure(module: Module, where: str, torch: Any) -> Any:
         return getattr(torch_modules, kind.__name__)(**module.config(), device=META)
     raise TypeError(
         f"to_torch: {where} is a {kind.__module__}.{kind.__qualname__}, which has no PyTorch "
-        f"counterpart; to_torch converts nn's MLP, Layer, Neuron, {_LAYERS}"
+        f"counterpart; to_torch converts nn's MLP, Layer, Neuron, GPT, {_LAYERS}"
     )
 
 
@@ -119,7 +120,7 @@ def nn_structure(twin: Any, where: str, torch: Any) -> Module:
         raise TypeError(
             f"from_torch: {where} is a {name}, which has no "
             f"counterpart in nn; from_torch converts torch.nn's {_LAYERS}, and "
-            "nn.interop.torch_modules' MLP, Layer and Neuron"
+            "nn.interop.torch_modules' MLP, Layer, Neuron and GPT"
         )
     ours = counterparts[kind]
     try:
@@ -243,8 +244,12 @@ def _pool(ours: type[Module], twin: Any) -> Module:
 
 
 def _from_twin(ours: type[Module], twin: Any, torch_modules: Any) -> Module:
-    """An nn MLP, Layer or Neuron from its torch_modules twin, which must be as it was made."""
-    config = {key: getattr(twin, key) for key in ours.config_keys}
+    """An nn MLP, Layer, Neuron or GPT from its torch_modules twin, which must be as it was
+    made (its layers not swapped for others: the repr of a fresh twin of the same settings)."""
+    if ours is GPT:
+        config = twin.config()
+    else:
+        config = {key: getattr(twin, key) for key in ours.config_keys}
     fresh = getattr(torch_modules, ours.__name__)(**config, device=META)
     if repr(fresh) != repr(twin):
         raise ValueError(
