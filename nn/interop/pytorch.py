@@ -146,6 +146,9 @@ def _to_torch(
         twin.load_state_dict(state, strict=True, assign=True)
         _tie_in_torch(module, twin, where, tied)
         twin.train(module.training)
+        if type(module) is GPT:  # the parts keep their own modes
+            for name, part in _gpt_modules(module):
+                twin.get_submodule(name).training = part.training
     made[id(module)] = twin
     return twin
 
@@ -229,6 +232,23 @@ def _gpt_parts(model: GPT) -> list[tuple[str, Module]]:
     return [(name, part) for name, part in parts if part is not None]
 
 
+def _gpt_modules(model: GPT) -> list[tuple[str, Module]]:
+    """Every module of a GPT, itself and its blocks included, by its torch twin's names (whose
+    `blocks` ModuleList has no counterpart in nn, where the blocks are a list)."""
+    found = [("", model)]
+    for name, part in _gpt_parts(model):
+        if name.endswith(".mlp.0"):
+            block = name[: -len(".mlp.0")]
+            mlp = model.blocks[int(block.rpartition(".")[2])].mlp
+            found += [(block + ".mlp", mlp), (block + ".mlp.1", mlp[1])]
+        elif name.endswith(".norm_1"):
+            found.append((name[: -len(".norm_1")], model.blocks[int(name.split(".")[1])]))
+        found.append((name, part))
+        if name.endswith(".attn"):
+            found.append((name + ".out_proj", part.out_proj))
+    return found
+
+
 def _tie_in_torch(module: Module, twin: Any, where: str, tied: dict) -> None:
     """Give `twin` the torch parameter made before for the same Values (weights tied between
     two layers, an Embedding's and an output Linear's), so the tie holds in torch too. `tied`
@@ -293,6 +313,9 @@ def _from_torch(
         _tie_in_nn(module, twin, where, tied)
         if not twin.training:
             module.eval()  # an MLP's layers and neurons too (a new module is in training mode)
+        if type(module) is GPT:  # the parts keep their own modes
+            for name, part in _gpt_modules(module):
+                part.training = twin.get_submodule(name).training
     made[id(twin)] = module
     return module
 
