@@ -3,7 +3,6 @@
 float64, a round trip gives back every float bit for bit, and one ONNX file serves sequences of
 different lengths, to 1e-10 in float64."""
 
-import math
 import random
 
 import pytest
@@ -225,8 +224,8 @@ def test_a_float32_onnx_gpt_is_close_and_causal(onnxruntime, tmp_path):
     assert logits.dtype == "float32"
     assert_close(logits[0].tolist(), nn_logits(model, [0, 1, 2, 3, 4]), 1e-5)
     # the first three positions see the same tokens, whatever follows them
-    assert (logits[0, :3] == logits[1, :3]).all()
-    assert not math.isclose(logits[0, 4, 0], logits[1, 4, 0])
+    assert abs(logits[0, :3] - logits[1, :3]).max() <= 1e-6
+    assert abs(logits[0, 3:] - logits[1, 3:]).max() > 1e-3
 
 
 def test_the_onnx_gpt_refuses_tokens_outside_the_vocabulary_and_too_long_sequences(
