@@ -26,6 +26,8 @@ one example:
   h and c are (batch, hidden_size).
 - `RNN`, `GRU`: `rnn(x, h0)`; `LSTM`: `lstm(x, (h0, c0))`; x is (seq, batch, input_size), the
   states (num_layers, batch, hidden_size), as torch.nn's sequence-first default.
+- `GPT` (to `nn.interop.torch_modules.GPT`, under nn's names): `model(tokens)` with int64 token
+  ids of shape (T,) or (batch, T) gives the logits (T, vocab_size) or (batch, T, vocab_size).
 
 Unbatched inputs work wherever torch.nn accepts them.
 """
@@ -97,7 +99,8 @@ def from_torch(torch_module: Any) -> Module:
     add_zero_attn), Embedding, RNNCell, LSTMCell, GRUCell, RNN, LSTM and GRU (one direction,
     sequence first, no dropout between layers, no projections), Conv1d and Conv2d (no groups, zero
     padding), MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d (no ceil_mode or dilation, padding counted
-    in averages), Flatten (whole examples), and the twins in `nn.interop.torch_modules`. Anything
+    in averages), Flatten (whole examples), and the twins in `nn.interop.torch_modules` (MLP,
+    Layer, Neuron, GPT). Anything
     else is refused, naming it and where it sits (`model.3`): a TypeError for a module nn does not
     have, a ValueError for a setting it does not have. Tensors on any device and of any floating
     dtype are read as Python floats; the global `random` stream is left as it was.
