@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent
 # The packages each module's examples or each notebook imports, and the extras that install them.
 NEEDS = {
     "notebooks/08_beyond_chainrule.ipynb": ["torch", "onnx", "onnxruntime"],
+    "notebooks/11_a_gpt_on_scalars.ipynb": ["names"],
     "nn/interop/pytorch.py": ["torch"],
     "nn/interop/torch_modules.py": ["torch"],
     "nn/interop/torch_structure.py": ["torch"],
@@ -24,7 +25,9 @@ NEEDS = {
     "nn/interop/onnx_conv.py": ["onnx"],
     "nn/data/mnist1d.py": ["mnist1d"],
 }
-EXTRAS = {"torch": "torch", "onnx": "onnx", "onnxruntime": "onnx", "mnist1d": "mnist1d"}
+EXTRAS = {
+    "torch": "torch", "onnx": "onnx", "onnxruntime": "onnx", "mnist1d": "mnist1d", "names": "names",
+}  # fmt: skip
 
 
 def _missing(packages: list[str]) -> list[str]:

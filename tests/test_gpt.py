@@ -21,9 +21,10 @@ def numbers(logits):
 
 
 # --- microgpt's model, as its published description computes it ---------------------------------
-def microgpt_logits(model, tokens):
+def microgpt_logits(model, tokens, attention=None):
     """microgpt's gpt() over `tokens` on floats (its rmsnorm, attention loop, ReLU MLP), reading
-    the weights of `GPT.microgpt`: wq, wk, wv are the three blocks of in_proj_weight."""
+    the weights of `GPT.microgpt`: wq, wk, wv are the three blocks of in_proj_weight. Each
+    position's attention weights, one list per head, go to `attention` when given."""
     state = model.state_dict()
 
     def matrix(name, rows, cols):
@@ -52,12 +53,16 @@ def microgpt_logits(model, tokens):
         keys.append(linear(x, wk))
         values.append(linear(x, wv))
         attended = []
+        if attention is not None:
+            attention.append([])
         for h in range(heads):
             s = slice(h * d, (h + 1) * d)
             scores = [sum(a * b for a, b in zip(q[s], k[s])) / d**0.5 for k in keys]
             top = max(scores)
             exps = [math.exp(z - top) for z in scores]
             weights = [e / sum(exps) for e in exps]
+            if attention is not None:
+                attention[-1].append(weights)
             attended += [sum(w * v[s][j] for w, v in zip(weights, values)) for j in range(d)]
         x = [a + b for a, b in zip(linear(attended, wo), residual)]
         residual = x
@@ -74,6 +79,58 @@ def test_the_microgpt_preset_is_microgpts_model_with_its_4192_parameters():
     ours, theirs = numbers(model(tokens)), microgpt_logits(model, tokens)
     for row, expected in zip(ours, theirs):
         assert max(abs(a - b) for a, b in zip(row, expected)) < 1e-12
+
+
+def test_attention_weights_are_microgpts_softmax_weights_per_head_and_zero_after_the_query():
+    model = GPT.microgpt(27, seed=3)
+    tokens = [26, 4, 12, 12, 0, 26]
+    reference = []
+    microgpt_logits(model, tokens, attention=reference)
+    (layer,) = model.attention_weights(tokens)
+    assert len(layer) == 4 and all(len(head) == len(tokens) for head in layer)
+    for h, head in enumerate(layer):
+        for position, row in enumerate(head):
+            expected = reference[position][h] + [0.0] * (len(tokens) - position - 1)
+            assert max(abs(a - b) for a, b in zip(row, expected)) < 1e-12
+            assert row[position + 1 :] == [0.0] * (len(tokens) - position - 1)
+
+
+def test_attention_weights_of_a_later_layer_are_those_its_attention_computes_on_the_forward():
+    model = GPT(**SMALL, seed=5)
+    tokens = [3, 1, 4, 1, 5]
+    weights = model.attention_weights(tokens)
+    assert len(weights) == 2 and all(type(w) is float for w in weights[1][1][4])
+    x = model.blocks[0]([model._embed(token, t) for t, token in enumerate(tokens)])
+    h = model.blocks[1].norm_1(x)
+    _, heads = model.blocks[1].attn(h, h, h, is_causal=True, average_attn_weights=False)
+    assert weights[1] == [[[w.data for w in row] for row in head] for head in heads]
+    assert all(abs(sum(row) - 1.0) < 1e-12 for head in weights[1] for row in head)
+
+
+def test_attention_weights_record_no_graph_and_refuse_bad_tokens():
+    model = GPT(**SMALL, seed=5)
+    model.attention_weights([1, 2])
+    assert all(p.grad == 0.0 for p in model.parameters())
+    with pytest.raises(ValueError, match="block_size=6"):
+        model.attention_weights([1] * 7)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        model.attention_weights([1, 7])
+
+
+def test_a_drawing_boxes_each_block_part_and_each_head_in_index_order():
+    pytest.importorskip("graphviz")
+    from autograd import draw_graph
+
+    model = GPT(**SMALL, seed=5)
+    loss = sequence_cross_entropy(model([3, 1, 4]), [1, 4, 1])
+    source = draw_graph(loss, collapse=("head", "out_proj", 3, 2), max_nodes=None).source
+    boxes = re.findall(r'label="GPT/([^"]*)\\n\d+ nodes"', source)
+    blocks = [
+        [f"block {b}", f"block {b}/attn", *(f"block {b}/attn/head {h}" for h in (0, 1))]
+        + [f"block {b}/attn/out_proj", f"block {b}/mlp", f"block {b}/norm_1", f"block {b}/norm_2"]
+        for b in (0, 1)
+    ]
+    assert boxes == [*blocks[0], *blocks[1], "embedding", "lm_head", "norm_f"]
 
 
 def test_the_preset_draws_its_weights_from_a_normal_with_microgpts_spread():

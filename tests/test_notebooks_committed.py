@@ -49,6 +49,7 @@ def test_the_tutorials_are_there():
         "08_beyond_chainrule.ipynb",
         "09_the_1986_experiments.ipynb",
         "10_the_seeds_derivations.ipynb",
+        "11_a_gpt_on_scalars.ipynb",
     ]
 
 

@@ -1,5 +1,6 @@
 """Graph drawing: the DOT a graph becomes, collapsing scopes, gradient colours, rendering."""
 
+import json
 import math
 import random
 import re
@@ -212,10 +213,40 @@ def test_collapse_by_layer_draws_one_box_per_layer():
 
 
 def test_boxes_are_declared_in_reading_order_with_numbers_compared_as_numbers():
-    graph = draw_graph(mlp_output(2, [12, 1]), collapse="neuron")
+    graph = draw_graph(mlp_output(2, [16, 1]), collapse="neuron")
     names = [label.split("\\n")[0] for label in labels(graph, "g")]
-    expected = [f"MLP/layer 0/neuron {j}" for j in range(12)] + ["MLP/layer 1/neuron 0"]
+    expected = [f"MLP/layer 0/neuron {j}" for j in range(16)] + ["MLP/layer 1/neuron 0"]
     assert names == expected
+    # the arrows into a box keep their order, so Graphviz cannot rotate a layer's neurons
+    assert all(attribute(attrs, "ordering") == "in" for attrs in nodes(graph, "g").values())
+    into_last = [source for source, target in edges(graph) if target == "g16"]
+    assert into_last == [f"g{j}" for j in range(16)]
+
+
+@needs_dot
+def test_boxes_of_a_16_neuron_layer_are_drawn_top_to_bottom_in_index_order():
+    # Before ordering=in, dot stacked neurons 10-15 above 0-9 in both hidden layers.
+    graph = draw_graph(mlp_output(2, [16, 16, 1]), collapse="neuron")
+    drawn = json.loads(graph.pipe(format="json0"))["objects"]
+    heights = {o["label"].split("\\n")[0]: float(o["pos"].split(",")[1]) for o in drawn}
+    for layer in (0, 1):
+        column = [heights[f"MLP/layer {layer}/neuron {j}"] for j in range(16)]
+        assert column == sorted(column, reverse=True)  # y grows upwards in Graphviz
+
+
+def test_a_tuple_of_names_boxes_each_node_by_the_first_that_matches():
+    y = mlp_output(2, [3, 2, 1])
+    graph = draw_graph(y, collapse=("layer 1", "neuron"))
+    names = [label.split("\\n")[0] for label in labels(graph, "g")]
+    assert names == [
+        "MLP/layer 0/neuron 0", "MLP/layer 0/neuron 1", "MLP/layer 0/neuron 2",
+        "MLP/layer 1", "MLP/layer 2/neuron 0",
+    ]  # fmt: skip
+    assert draw_graph(y, collapse=(2,)).source == draw_graph(y, collapse=2).source
+    assert draw_graph(y, collapse=("layer 1", 1)).source.count("shape=box") == 2
+    for collapse in ((), ("neuron", 0), ("neuron", "")):
+        with pytest.raises(ValueError, match="tuple of them"):
+            draw_graph(y, collapse=collapse)
 
 
 def test_collapse_by_depth_is_the_same_as_by_the_scope_name_at_that_depth():

@@ -38,6 +38,7 @@ _STOPS = [
 ]
 _ZERO, _NAN = (217, 217, 217), (231, 41, 138)  # grey, pink
 _RECORD_SPECIAL = re.compile(r"([\\{}|<>])")
+Collapse = int | str | tuple[int | str, ...]
 
 
 def draw_graph(
@@ -46,7 +47,7 @@ def draw_graph(
     rankdir: str = "LR",
     show_grad: bool = True,
     max_nodes: int | None = 500,
-    collapse: int | str | None = None,
+    collapse: Collapse | None = None,
     color_by_grad: bool = False,
     show_order: bool = False,
 ) -> graphviz.Digraph:
@@ -59,7 +60,10 @@ def draw_graph(
     - `collapse`: draw each scope of `graph_scope` as one box. An int k groups every node whose
       scope path has at least k scopes by its first k. A name groups by the outermost scope of
       that name, or whose name is that word and more ("neuron" matches "neuron 3", "layer 0"
-      matches only itself); nn names its scopes "MLP", "layer i", "neuron j".
+      matches only itself); nn names its scopes "MLP", "layer i", "neuron j", and a GPT's
+      "block i" and "head h". A tuple tries its depths and names in turn, the first that
+      matches a node boxing it: `("head", "block")` draws each attention head as a box and the
+      rest of each block as another. Boxes stand in reading order (neuron 2 above neuron 10).
       A leaf used by one scope owner only (a neuron's weights and bias) is drawn in its box.
     - `color_by_grad`: fill by |grad| on a log scale from 1e-6 (dark blue) to 1e3 (red), with a
       legend; zero is grey, nan pink; a box shows the largest |grad| of its nodes.
@@ -106,7 +110,7 @@ def _layout(
     rankdir: str = "LR",
     show_grad: bool = True,
     max_nodes: int | None = 500,
-    collapse: int | str | None = None,
+    collapse: Collapse | None = None,
     color_by_grad: bool = False,
     show_order: bool = False,
     grad_text: Callable[[Value], str] | None = None,
@@ -139,13 +143,16 @@ def _layout(
     unit: dict[Value, str] = {}
     inlet: dict[Value, str] = {}
     drawn_boxes: dict[str, str] = {}
-    # Boxes in reading order (neuron 2 before neuron 10), so Graphviz stacks them that way.
+    # Boxes in reading order (neuron 2 before neuron 10). Declaring them so is not enough: when
+    # every ordering crosses as many arrows (a layer wired to all of the next), Graphviz's layout
+    # rotates them (10 to 15 above 0 to 9). ordering=in keeps the arrows into a box in the order
+    # they are declared, which is the order the box's nodes used them, index order in nn.
     for number, (key, members) in enumerate(sorted(boxes.items(), key=_reading_order)):
         largest = _largest([node.grad for node in members])
         text = "/".join(graphviz.escape(name) for _, name in key) + f"\\n{len(members)} nodes"
         text += f"\\nmax |grad| {_number(largest)}" if color_by_grad else ""
         fill = _fill(largest, color_by_grad)
-        graph.node(f"g{number}", graphviz.nohtml(text), shape="box", **fill)
+        graph.node(f"g{number}", graphviz.nohtml(text), shape="box", ordering="in", **fill)
         unit.update((node, f"g{number}") for node in members)
         inlet.update((node, f"g{number}") for node in members)
         drawn_boxes[f"g{number}"] = "/".join(name for _, name in key)
@@ -244,22 +251,27 @@ def _digraph_class(graphviz: Any) -> type:
     return Digraph
 
 
-def _groups(order: list[Value], collapse: int | str, caller: str) -> dict[Value, tuple]:
+def _groups(order: list[Value], collapse: Collapse, caller: str) -> dict[Value, tuple]:
     """The box each grouped node is drawn in, keyed by (owner id, name) of its scopes."""
-    by_depth = isinstance(collapse, int) and not isinstance(collapse, bool)
-    if not ((by_depth and collapse >= 1) or (isinstance(collapse, str) and collapse)):
-        raise ValueError(
-            f"{caller}: collapse must be a depth >= 1 or a scope name, got {collapse!r}"
-        )
+    rules = collapse if isinstance(collapse, tuple) else (collapse,)
+    for rule in rules or ("",):
+        depth = isinstance(rule, int) and not isinstance(rule, bool) and rule >= 1
+        if not (depth or (isinstance(rule, str) and rule)):
+            raise ValueError(
+                f"{caller}: collapse must be a depth >= 1, a scope name or a tuple of them, "
+                f"got {collapse!r}"
+            )
+
+    def depth_of(rule: int | str, path: tuple[Scope, ...]) -> int:
+        if isinstance(rule, int):
+            return rule if len(path) >= rule else 0
+        named = (i for i, s in enumerate(path, 1) if rule in (s.name, s.name.split(" ")[0]))
+        return next(named, 0)
 
     @functools.cache
     def box_of(scope: Scope) -> tuple | None:
         path = scope.path
-        if by_depth:
-            depth = collapse if len(path) >= collapse else 0
-        else:
-            named = (i for i, s in enumerate(path, 1) if collapse in (s.name, s.name.split(" ")[0]))
-            depth = next(named, 0)
+        depth = next((d for d in (depth_of(rule, path) for rule in rules) if d), 0)
         # Owners and names, not Scope objects: every call of one module shares its box.
         return tuple((id(s.owner), s.name) for s in path[:depth]) or None
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from autograd.drawing.formulas import number
-from autograd.drawing.graph import Drawing, _layout
+from autograd.drawing.graph import Collapse, Drawing, _layout
 from autograd.drawing.steps import BackwardStep, ForwardStep, Step, check_budget, steps
 from autograd.value import Value
 
@@ -59,7 +59,7 @@ class StepThrough:
 def step_through(
     root: Value,
     *,
-    collapse: int | str | None = None,
+    collapse: Collapse | None = None,
     max_nodes: int | None = 500,
     rankdir: str = "LR",
 ) -> StepThrough:
@@ -89,7 +89,7 @@ def build_page(
     root: Value,
     records: list[Step],
     *,
-    collapse: int | str | None,
+    collapse: Collapse | None,
     max_nodes: int | None,
     rankdir: str,
 ) -> StepThrough:

@@ -20,7 +20,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from autograd import Value, dot, matvec, max_values, sum_values
+from autograd import Value, dot, graph_scope, matvec, max_values, sum_values
 from nn.layers.arguments import boolean_flag, positive_size, random_source_for
 from nn.layers.attention_masks import Offsets, offsets
 from nn.layers.linear import Linear
@@ -115,6 +115,8 @@ class MultiheadAttention(Module):
         self.out_proj = Linear(size, size, bias, seed=rng.getrandbits(64))
         for b in self.out_proj.bias or []:
             b.data = 0.0
+        # Each head's scores, softmax and sums, boxed "head h" in graph drawings
+        self._heads = [graph_scope(self, f"head {h}") for h in range(self.num_heads)]
 
     # --- the full forward -------------------------------------------------------------------
     def forward(
@@ -153,7 +155,8 @@ class MultiheadAttention(Module):
                 if len(allowed) < n_keys:
                     ks = [ks[s] for s in allowed]
                     columns = [[column[s] for s in allowed] for column in columns]
-                p, out = _attend(q[h * d : (h + 1) * d], ks, columns, constants)
+                with self._heads[h]:
+                    p, out = _attend(q[h * d : (h + 1) * d], ks, columns, constants)
                 concatenated += out
                 if need_weights:
                     weights[h].append(_spread(p, allowed, n_keys))
@@ -197,7 +200,8 @@ class MultiheadAttention(Module):
             cache.keys[h].append(k[h * d : (h + 1) * d])
             for column, entry in zip(cache.columns[h], v[h * d : (h + 1) * d]):
                 column.append(entry)
-            concatenated += _attend(q[h * d : (h + 1) * d], cache.keys[h], cache.columns[h])[1]
+            with self._heads[h]:
+                concatenated += _attend(q[h * d : (h + 1) * d], cache.keys[h], cache.columns[h])[1]
         cache.length += 1
         return self.out_proj(concatenated)
 

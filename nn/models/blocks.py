@@ -49,6 +49,9 @@ class Block(Module):
             ACTIVATIONS[mlp](),
             Linear(4 * n_embd, n_embd, bias, seed=0),
         )
+        self.attn.out_proj._scope_name = "out_proj"
+        for name in ("norm_1", "attn", "norm_2", "mlp"):  # graph drawings name boxes as these
+            getattr(self, name)._scope_name = name
 
     def forward(self, x: list[list[Value]]) -> list[list[Value]]:
         """The block over a whole sequence, each position attending to itself and those before."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from numbers import Integral
 from typing import Any
 
-from autograd import Value, no_grad
+from autograd import Value, graph_scope, no_grad
 from nn.layers.arguments import boolean_flag, finite_real, positive_size, random_source_for
 from nn.layers.embedding import Embedding
 from nn.layers.linear import Linear
@@ -124,6 +124,10 @@ class GPT(Module):
         self.lm_head = Linear(self.n_embd, self.vocab_size, bias=False, seed=0)
         for i, block in enumerate(self.blocks):
             block._scope_name = f"block {i}"
+        for name in ("norm_e", "norm_f", "lm_head"):  # graph drawings name boxes as these
+            if getattr(self, name) is not None:
+                getattr(self, name)._scope_name = name
+        self._embedding = graph_scope(self, "embedding")  # drawings box wte + wpe (and norm_e)
         matrices = [self.wte.weight, self.wpe.weight]
         matrices += [m for block in self.blocks for m in block.matrices()]
         for matrix in [*matrices, self.lm_head.weight]:
@@ -159,6 +163,27 @@ class GPT(Module):
         if self.norm_f is not None:
             x = self.norm_f(x)
         return [self.lm_head(step) for step in x]
+
+    def attention_weights(self, tokens: Sequence[int]) -> list[list[list[list[float]]]]:
+        """How much each position attends to each earlier one, as the forward computes it:
+        `weights[layer][head][l][s]`, the softmax weight position l gives position s (0 for
+        s > l; each row sums to 1), for heatmaps. Nothing is recorded (`no_grad`).
+
+        >>> model = GPT(5, 8, 8, 2, 1, seed=0)
+        >>> weights = model.attention_weights([0, 3, 1])
+        >>> len(weights), len(weights[0]), len(weights[0][0]), weights[0][1][0]
+        (1, 2, 3, [1.0, 0.0, 0.0])
+        """
+        self._check_tokens(tokens, "tokens")
+        weights = []
+        with no_grad():
+            x = [self._embed(token, t) for t, token in enumerate(tokens)]
+            for block in self.blocks:
+                h = block.norm_1(x)
+                _, heads = block.attn(h, h, h, is_causal=True, average_attn_weights=False)
+                weights.append([[[w.data for w in row] for row in head] for head in heads])
+                x = block(x)
+        return weights
 
     def new_cache(self) -> GPTCache:
         """An empty cache for `step`, one per sequence being decoded.
@@ -236,8 +261,9 @@ class GPT(Module):
 
     # --- pieces -------------------------------------------------------------------------------
     def _embed(self, token: int, position: int) -> list[Value]:
-        x = [t + p for t, p in zip(self.wte.weight[token], self.wpe.weight[position])]
-        return x if self.norm_e is None else self.norm_e(x)
+        with self._embedding:
+            x = [t + p for t, p in zip(self.wte.weight[token], self.wpe.weight[position])]
+            return x if self.norm_e is None else self.norm_e(x)
 
     def _check_tokens(self, tokens: Any, what: str) -> None:
         if not isinstance(tokens, (list, tuple)):
