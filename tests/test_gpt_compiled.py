@@ -101,7 +101,7 @@ def test_bad_tokens_and_all_ignored_targets_are_value_errors():
             compile=True)  # fmt: skip
     with pytest.raises(ValueError, match=r"example 1's entry 1 is 6\.0, .*int in 0\.\.5"):
         fit(model, sequence_cross_entropy, optimizer, ([[0, 1], [0, 6]], [[1, 2], [1, 2]]), 1,
-            progress=False, compile=True)  # fmt: skip
+            shuffle=False, progress=False, compile=True)  # fmt: skip
     with pytest.raises(ValueError, match="every target is ignore_index=-100"):
         fit(model, sequence_cross_entropy, optimizer, ([[0, 1]], [[-100, -100]]), 1,
             progress=False, compile=True)  # fmt: skip
