@@ -113,17 +113,6 @@ class Losses:
             self.tape = trace(lambda o: [loss([o], [t]) for t in values], output)
             self.columns = np.array(values)
 
-    @classmethod
-    def per_class(cls, loss: Any, output: Any, classes: int) -> Losses:
-        """The loss of one output for each class 0..classes-1 as a target, `loss([o], [c])`
-        (cross-entropy of one position: `nn.train.sequence_tapes`)."""
-        import numpy as np
-
-        losses = cls.__new__(cls)
-        losses.tape = trace(lambda o: [loss([o], [c]) for c in range(classes)], output)
-        losses.columns = np.arange(classes)
-        return losses
-
     def vjp(self, outputs: Any, targets: Sequence[Any], params: Any) -> tuple[Any, Any]:
         """Each example's loss, and a pullback from per-example cotangents, as `Tape.vjp`."""
         import numpy as np
