@@ -2,8 +2,8 @@
 draws.
 
 A module calls `tracing()`: None when it runs eagerly (the usual case), else the `Tracing` of the
-run under way, whose two requests are described in `nn.train.model_tape` (which answers them):
-`random_inputs` and `batch_statistics`. `eager_order` tells in which order eager
+run under way, whose three requests are described in `nn.train.model_tape` (which answers them):
+`random_inputs`, `batch_statistics` and `lookup`. `eager_order` tells in which order eager
 training draws a batch's random inputs, so that a tape's can be drawn in the same one.
 
 >>> tracing() is None
@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograd import TraceError, Value, current_scope
+from autograd import TraceError, Value, current_scope, dot
 from nn.module import Module
 
 _tracing: ContextVar[Tracing | None] = ContextVar("nn_tracing", default=None)
@@ -46,17 +46,34 @@ class Statistics:
 
 
 @dataclass
+class Lookup:
+    """A table read at an index the model takes as input: entry `column` of the (flattened)
+    example, an index below `size`."""
+
+    column: int
+    size: int
+
+
+@dataclass
 class Requests:
     random: list[RandomSite] = field(default_factory=list)
     statistics: list[Statistics] = field(default_factory=list)
+    lookups: list[Lookup] = field(default_factory=list)
 
 
 class Tracing:
     """One run of the model while it is traced: the first (`known` None) finds the requests;
     the trace's runs answer them with the tape's arguments."""
 
-    def __init__(self, known: Requests | None, arguments: Sequence[list[Value]] = ()) -> None:
-        self.known, self.arguments = known, arguments
+    def __init__(
+        self,
+        known: Requests | None,
+        arguments: Sequence[list[Value]] = (),
+        inputs: Sequence[Any] = (),
+        one_hots: Sequence[list[Value]] = (),
+    ) -> None:
+        self.known, self.arguments, self.one_hots = known, arguments, one_hots
+        self.columns = {id(x): i for i, x in enumerate(inputs)}  # the example's entries
         self.found = Requests()
         self.statistics: list[Value] = []
 
@@ -82,6 +99,32 @@ class Tracing:
             self._check("batch statistics", k, self.known.statistics, len(values))
         self.statistics.extend(values)
 
+    def lookup(self, index: Value, rows: Sequence[Sequence[Value]], who: str) -> list[Value]:
+        """Row `index` of `rows` (a table of Values), where `index` is an entry of the model's
+        input: the tape takes that entry's one-hot vector as extra arguments, filled from the
+        batch's indices before every call, and the row is `dot(column_j, one_hot)` for each j.
+        Those dot nodes share their weights (the table's columns) across every lookup of the
+        table, so the compiler makes them one matrix product (`SharedMatmulStep`): a gather
+        forward, and backward the gradient of each row summed over the places it was read."""
+        column = self.columns.get(id(index))
+        if column is None:
+            raise NotImplementedError(
+                f"compile=True: {who} reads an index computed by the model, not one of its "
+                "inputs; a tape looks up only indices the model is given: use compile=False"
+            )
+        k = len(self.found.lookups)
+        self.found.lookups.append(Lookup(column, len(rows)))
+        if self.known is None:  # the first run, on the example itself
+            return list(rows[_index(index.data, len(rows), who)])
+        known = self.known.lookups
+        if k >= len(known) or known[k] != self.found.lookups[k]:
+            raise TraceError(
+                "trace: the model looked up other entries of its input while traced than in "
+                "its first run on the example: what it reads depends on the data"
+            )
+        one_hot = self.one_hots[k]
+        return [dot([row[j] for row in rows], one_hot) for j in range(len(rows[0]))]
+
     @staticmethod
     def _check(what: str, k: int, known: list, count: int) -> None:
         if k >= len(known) or known[k].count != count:
@@ -89,6 +132,13 @@ class Tracing:
                 f"trace: the model asked for other {what} while traced than in its first run "
                 "on the example: what it needs depends on the data"
             )
+
+
+def _index(number: float, size: int, who: str) -> int:
+    index = int(number) if float(number).is_integer() else -1
+    if not 0 <= index < size:
+        raise ValueError(f"compile=True: {who} got index {number!r}, not an int in 0..{size - 1}")
+    return index
 
 
 def eager_order(model: Any, sites: list[RandomSite], batch: int) -> list[list[tuple]]:

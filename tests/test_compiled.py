@@ -254,7 +254,7 @@ def test_validation_after_every_epoch_reuses_the_tapes_instead_of_tracing_again(
 
 
 class BagOfEmbeddings(Module):
-    """Looks its input up as indices: a model a tape, which moves its inputs, cannot run."""
+    """Looks its input up as indices: the tape takes each index as a one-hot argument."""
 
     def __init__(self):
         self.table = Embedding(5, 2, seed=0)
@@ -265,17 +265,38 @@ class BagOfEmbeddings(Module):
         return self.head([rows[0][j] + rows[1][j] for j in range(2)])
 
 
-def test_a_model_that_looks_its_input_up_in_an_embedding_is_refused_naming_it():
-    # it was refused with "input[0] must be an int index, got Value", not saying why
-    model = BagOfEmbeddings()
-    data = ([[0, 1], [2, 4], [3, 3]], [1.0, 0.0, 1.0])
-    optimizer = SGD(model.parameters(), lr=0.1)
-    message = r"compile=True: Embedding\(5, 2\) reads input\[0\] as an index.*compile=False"
+class ComputedIndex(BagOfEmbeddings):
+    def forward(self, indices):
+        return self.head(self.table(indices[0] + 1))
+
+
+def test_a_model_that_looks_its_input_up_in_an_embedding_trains_as_eager():
+    # it was refused; the lookups are now products of the table with one-hot tape arguments
+    data = ([[0, 1], [2, 4], [3, 3], [4, 0]], [1.0, 0.0, 1.0, 0.5])
+
+    def run(compile):
+        model = BagOfEmbeddings()
+        optimizer = SGD(model.parameters(), lr=0.1)
+        history = fit(model, mse, optimizer, data, epochs=3, batch_size=2, seed=0,
+                      progress=False, compile=compile)  # fmt: skip
+        return [p.data for p in model.parameters()], history.loss, model
+
+    eager, compiled = run(False), run(True)
+    assert compiled[0] == pytest.approx(eager[0], abs=1e-12)
+    assert compiled[1] == pytest.approx(eager[1], rel=1e-12)
+    model = compiled[2]
+    assert evaluate(model, mse, data, compile=True) == pytest.approx(evaluate(model, mse, data))
+
+
+def test_an_embedding_index_the_tape_cannot_look_up_is_refused_naming_it():
+    data = ([[0, 1], [2, 4]], [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"entry 1 is 4\.5, .*int in 0\.\.4"):
+        evaluate(BagOfEmbeddings(), mse, ([[0, 1], [2, 4.5]], [1.0, 0.0]), compile=True)
+    message = r"Embedding\(5, 2\) input reads an index computed by the model.*compile=False"
+    model = ComputedIndex()
     with pytest.raises(NotImplementedError, match=message):
-        fit(model, mse, optimizer, data, epochs=1, progress=False, compile=True)
-    with pytest.raises(NotImplementedError, match=message):
-        evaluate(model, mse, data, compile=True)
-    assert fit(model, mse, optimizer, data, epochs=1, progress=False).loss[0] > 0
+        fit(model, mse, SGD(model.parameters(), lr=0.1), data, 1, progress=False, compile=True)
+    assert fit(model, mse, SGD(model.parameters(), lr=0.1), data, 1, progress=False).loss[0] > 0
 
 
 def test_dropout_with_p_one_trains_through_tapes_as_eager():

@@ -21,6 +21,8 @@ class Embedding(Module):
     (the global `random` when None). A list of indices gives a list of rows, so a sequence of
     token indices becomes the sequence of vectors a recurrent layer reads. The rows returned
     are the parameters themselves: the gradient of a row adds up over every place it is used.
+    Compiled (`fit(..., compile=True)`), an index that is an entry of the model's input becomes a
+    one-hot argument of the tape, and the row its product with the table (`nn.tape_requests`).
 
     >>> table = Embedding(10, 3, seed=0)
     >>> len(table(4)), len(table([1, 2, 1])), table(4) == table.weight[4]
@@ -44,12 +46,9 @@ class Embedding(Module):
         return self._row(input, "input")
 
     def _row(self, index: Any, where: str) -> list[Value]:
-        if isinstance(index, Value) and tracing() is not None:
-            raise NotImplementedError(
-                f"compile=True: {self!r} reads {where} as an index, but a tape takes the "
-                "model's inputs as numbers, which it moves and replays; use compile=False "
-                "for this model"
-            )
+        run = tracing()
+        if isinstance(index, Value) and run is not None:  # compiled: a one-hot product
+            return run.lookup(index, self.weight, f"{self!r} {where}")
         if isinstance(index, bool) or not isinstance(index, Integral):
             raise TypeError(
                 f"{self!r}: {where} must be an int index, got {type(index).__name__} {index!r}"

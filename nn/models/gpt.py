@@ -24,6 +24,7 @@ from nn.model_files import saveable
 from nn.models.blocks import ACTIVATIONS, NORMS, Block, make_norm
 from nn.models.sampling import check_sampling, sample_token
 from nn.module import Module
+from nn.tape_requests import tracing
 
 
 class GPTCache:
@@ -262,7 +263,7 @@ class GPT(Module):
     # --- pieces -------------------------------------------------------------------------------
     def _embed(self, token: int, position: int) -> list[Value]:
         with self._embedding:
-            x = [t + p for t, p in zip(self.wte.weight[token], self.wpe.weight[position])]
+            x = [t + p for t, p in zip(self.wte(token), self.wpe.weight[position])]
             return x if self.norm_e is None else self.norm_e(x)
 
     def _check_tokens(self, tokens: Any, what: str) -> None:
@@ -281,6 +282,8 @@ class GPT(Module):
             self._check_token(token, f"{what}[{t}]")
 
     def _check_token(self, token: Any, what: str) -> None:
+        if isinstance(token, Value) and tracing() is not None:
+            return  # compiled: the tape checks the ids of every batch (nn.train.model_tape)
         if isinstance(token, bool) or not isinstance(token, Integral):
             raise TypeError(f"GPT: {what} must be an int token index, got {token!r:.80}")
         if not 0 <= token < self.vocab_size:

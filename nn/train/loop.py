@@ -28,10 +28,10 @@ from nn.train.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
-from nn.train.compiled import CompiledTraining, evaluate_compiled
 from nn.train.interrupts import CtrlC
 from nn.train.measures import accuracy, check_targets, in_mode, is_correct, measures_accuracy
 from nn.train.run_arguments import run_arguments
+from nn.train.sequence_tapes import compiled_evaluation, compiled_training
 
 Loss = Callable[[list[Any], list[Any]], Value]
 
@@ -189,7 +189,7 @@ def fit(
         writable_target(checkpoint, "fit: checkpoint")  # now, not after the first epochs
     compiled = None
     if compile:
-        compiled = CompiledTraining(model, loss, optimizer, regularization, (X, y))
+        compiled = compiled_training(model, loss, optimizer, regularization, (X, y))
 
     arguments = None  # what decides the run's course, the data hashed once: checkpoints only
     if checkpoint is not None or resume is not None:
@@ -357,7 +357,7 @@ def evaluate(
     check_targets(y, "evaluate")
     if compile:
         with in_mode(model, training=False):
-            return evaluate_compiled(model, loss, (X, y))
+            return compiled_evaluation(model, loss, (X, y))
     with no_grad():
         outputs = _model_outputs(model, X, training=False)
         mean_loss = _as_value(loss(outputs, list(y)), "evaluate", "loss")

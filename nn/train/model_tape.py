@@ -11,6 +11,11 @@ each has a request the module makes of `nn.tape_requests.tracing()` while it is 
   the whole batch with `draw(np, calls, count)`, which draws what that many eager calls would
   use, from the module's own generator (`source`), in the order eager training calls them (see
   `nn.tape_requests.eager_order`). The weights then come out as eager training's.
+- A table read at an index the model is given (an `Embedding` of token ids):
+  `lookup(index, rows, who)`. The index must be an entry of the example; the tape takes its
+  one-hot vector as extra arguments, which `ModelTape` fills from the batch's indices before
+  every call (an index that is not an int of the table is a ValueError), and the row is a
+  product of the table with it, which the compiler turns into one matrix product.
 - Statistics of the whole batch (batch normalisation's mean and variance):
   `batch_statistics(values, check, track)`. The module computes them with
   `autograd.batch_mean`, which a tape runs across the batch with gradients flowing back; they
@@ -45,12 +50,13 @@ class ModelTape:
     with its modules' random inputs and batch statistics (see the module docstring).
 
     `example` is a number, a list of numbers or nested lists of one shape (a sequence of steps),
-    which the tape takes flattened. `tape(X)` gives the outputs for a batch (an array, the batch
-    on axis 0, each example of that shape); `tape.vjp(X,
-    params=None)` gives them with a pullback from cotangents of the outputs, as `Tape.vjp`.
-    Each call draws the batch's random inputs and tracks its statistics, as an eager training
-    step would. `parameters` are the traced tape's; `example_output` the model's output on the
-    example, as floats.
+    which the tape takes flattened. An output of nested lists (a GPT's logits per position) is
+    flattened too, its shape in `output_shape`. `tape(X)` gives the outputs for a batch (an
+    array, the batch on axis 0, each example of that shape); `tape.vjp(X, params=None)` gives
+    them with a pullback from cotangents of the outputs, as `Tape.vjp`. Each call draws the
+    batch's random inputs and tracks its statistics, as an eager training step would.
+    `parameters` are the traced tape's; `example_output` the model's output on the example, as
+    floats.
     """
 
     def __init__(
@@ -66,23 +72,29 @@ class ModelTape:
         self.shape = np.shape(example)  # (steps, features) for a sequence: the tape's is flat
         flat = np.ravel(example).tolist() if len(self.shape) > 1 else example
         with in_mode(model, training):
-            first = Tracing(None)
             leaves = [Value(x) for x in flat] if isinstance(flat, list) else Value(flat)
+            first = Tracing(None, inputs=leaves if isinstance(leaves, list) else [leaves])
             with running_trace(first), no_grad():
                 output = model(_nest(leaves, self.shape))  # Values, as the trace passes
             requests = self.requests = first.found
+            self.output_shape = np.shape(_floats(output))
+            output = _flat(output)
             self.single = isinstance(output, Value)
             self.width = 1 if self.single else len(output)
             self.example_output = _floats(output)
+            randoms = len(requests.random)
 
             def f(x: Any, *inputs: list[Value]) -> Any:
-                run = Tracing(requests, inputs)
+                entries = x if isinstance(x, list) else [x]
+                run = Tracing(requests, inputs[:randoms], entries, inputs[randoms:])
                 with running_trace(run):
-                    result = model(_nest(x, self.shape))
-                counts = [len(getattr(run.found, kind)) for kind in ("random", "statistics")]
-                if counts != [len(requests.random), len(requests.statistics)]:
+                    result = _flat(model(_nest(x, self.shape)))
+                kinds = ("random", "statistics", "lookups")
+                counts = [len(getattr(run.found, kind)) for kind in kinds]
+                if counts != [len(getattr(requests, kind)) for kind in kinds]:
                     raise TraceError(
-                        "trace: the model made fewer requests (random inputs, batch statistics) "
+                        "trace: the model made fewer requests (random inputs, batch statistics, "
+                        "lookups) "
                         "while traced than in its first run on the example"
                     )
                 if not run.statistics:
@@ -90,7 +102,9 @@ class ModelTape:
                 return [*([result] if isinstance(result, Value) else result), *run.statistics]
 
             widths = [[1.0] * site.count for site in requests.random]
-            self.tape = trace(f, flat, *widths, parameters=parameters)
+            example_row = np.reshape(np.asarray(flat, dtype=float), (1, -1))
+            one_hots = [row.tolist() for row in self._one_hots(example_row, requests)]
+            self.tape = trace(f, flat, *widths, *[r[0] for r in one_hots], parameters=parameters)
         self._orders: dict[int, list[list[tuple[int, int, int]]]] = {}
 
     @property
@@ -118,7 +132,7 @@ class ModelTape:
             X = np.reshape(X, (batch, -1))
         for statistics in requests.statistics:
             statistics.check(batch)
-        inputs = self._draw(batch)
+        inputs = self._draw(batch) + self._one_hots(np.reshape(X, (batch, -1)), requests)
         if gradient:
             found, pullback = self.tape.vjp(X, *inputs, params=params)
         else:
@@ -148,6 +162,24 @@ class ModelTape:
 
         return outputs, pull
 
+    def _one_hots(self, X: Any, requests: Any) -> list[Any]:
+        """Each lookup's one-hot rows for the batch `X` (examples flattened on axis 1)."""
+        np, found = self.np, []
+        for lookup in requests.lookups:
+            indices = X[:, lookup.column]
+            whole = indices.astype(np.intp)
+            bad = np.flatnonzero((whole != indices) | (whole < 0) | (whole >= lookup.size))
+            if len(bad):
+                raise ValueError(
+                    f"ModelTape: example {bad[0]}'s entry {lookup.column} is "
+                    f"{float(indices[bad[0]])!r}, which a table of {lookup.size} rows looks up: "
+                    f"it must be an int in 0..{lookup.size - 1}"
+                )
+            one_hot = np.zeros((len(X), lookup.size))
+            one_hot[np.arange(len(X)), whole] = 1.0
+            found.append(one_hot)
+        return found
+
     def _draw(self, batch: int) -> list[Any]:
         """Every random input for a batch, drawn as eager training would draw them."""
         sites = self.requests.random
@@ -169,7 +201,16 @@ def _nest(flat: Any, shape: tuple[int, ...]) -> Any:
     return flat
 
 
+def _flat(output: Any) -> Any:
+    """Nested lists of outputs (a sequence model's, one list per position) as one list."""
+    while isinstance(output, (list, tuple)) and output and isinstance(output[0], (list, tuple)):
+        output = [v for part in output for v in part]
+    return output
+
+
 def _floats(output: Any) -> Any:
     if isinstance(output, Value):
         return output.data
-    return [v.data if isinstance(v, Value) else float(v) for v in output]
+    if isinstance(output, (list, tuple)):
+        return [_floats(v) for v in output]
+    return float(output)
