@@ -146,16 +146,21 @@ def _layout(
     # Boxes in reading order (neuron 2 before neuron 10). Declaring them so is not enough: when
     # every ordering crosses as many arrows (a layer wired to all of the next), Graphviz's layout
     # rotates them (10 to 15 above 0 to 9). ordering=in keeps the arrows into a box in the order
-    # they are declared, which is the order the box's nodes used them, index order in nn.
+    # they are declared, which is the order the box's nodes used them, index order in nn. It is
+    # set as the default of the boxes' statements only, and reset after them.
+    if boxes:
+        graph.attr("node", ordering="in")
     for number, (key, members) in enumerate(sorted(boxes.items(), key=_reading_order)):
         largest = _largest([node.grad for node in members])
         text = "/".join(graphviz.escape(name) for _, name in key) + f"\\n{len(members)} nodes"
         text += f"\\nmax |grad| {_number(largest)}" if color_by_grad else ""
         fill = _fill(largest, color_by_grad)
-        graph.node(f"g{number}", graphviz.nohtml(text), shape="box", ordering="in", **fill)
+        graph.node(f"g{number}", graphviz.nohtml(text), shape="box", **fill)
         unit.update((node, f"g{number}") for node in members)
         inlet.update((node, f"g{number}") for node in members)
         drawn_boxes[f"g{number}"] = "/".join(name for _, name in key)
+    if boxes:
+        graph.attr("node", ordering="")
     seen = set()  # arrows that touch a box are drawn once per pair
     for step, node in reversed(list(enumerate(order))):  # parents first
         if node in group_of:
