@@ -1,4 +1,5 @@
-"""`python -m nn.demo [--digits] [--epochs N] [--out DIR] [--seed S] [--no-progress]`."""
+"""`python -m nn.demo [--digits | --lenet | --mnist1d] [--epochs N] [--out DIR] [--seed S]
+[--no-progress]`."""
 
 from nn.demo.moons import main
 
