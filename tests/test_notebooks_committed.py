@@ -17,6 +17,7 @@ PUBLIC_MODULES = {
     "autograd",
     "nn",
     "nn.data",
+    "nn.demo.mnist1d",  # the MNIST-1D models and their training, which 12_convolutions shows
     "nn.linear",
     "nn.losses",
     "nn.norm",
@@ -49,6 +50,7 @@ def test_the_tutorials_are_there():
         "08_beyond_chainrule.ipynb",
         "09_the_1986_experiments.ipynb",
         "10_the_seeds_derivations.ipynb",
+        "12_convolutions.ipynb",
     ]
 
 
