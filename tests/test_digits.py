@@ -92,7 +92,7 @@ def test_the_lenet_demo_reaches_98_percent_held_out_where_the_mlp_reaches_97(tmp
     assert result.returncode == 0, result.stderr
     line = r"^held-out accuracy: (\d+\.\d)% on 360 digits after 30 epochs$"
     [accuracy] = re.findall(line, result.stdout, re.M)
-    assert float(accuracy) >= 98.0  # measured: 98.6%
+    assert float(accuracy) >= 98.0  # measured: 98.6%; the --digits MLP: 96.7%
     assert result.stderr == ""
     picture = tmp_path / "chainrule-output" / "digits_misclassified.png"
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nn import Module
-from nn.demo.mnist1d import KINDS, PAPER, RECIPE, build, examples, train
+from nn.demo.mnist1d import KINDS, PAPER, PROJECT, RECIPE, build, examples, train
 
 pytest.importorskip("mnist1d", reason='mnist1d is an extra: pip install "chainrule[mnist1d]"')
 pytest.importorskip("numpy")
@@ -133,6 +133,8 @@ def test_the_committed_table_reproduces_the_papers_and_its_cnn_scores_what_it_sa
     for kind in ("CNN", "GRU"):  # shuffling the positions takes a third of the accuracy away
         assert runs[kind, True]["accuracy"] < runs[kind, False]["accuracy"] - 0.25
     assert abs(runs["MLP", True]["accuracy"] - runs["MLP", False]["accuracy"]) < 0.03
+    project = table["project_settings"]  # the CNN with the project's settings alone falls short
+    assert project["recipe"] == PROJECT and project["accuracy"] < runs["CNN", False]["accuracy"]
 
     from nn.data import load_mnist1d
     from nn.losses import cross_entropy

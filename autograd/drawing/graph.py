@@ -59,7 +59,8 @@ def draw_graph(
     - `collapse`: draw each scope of `graph_scope` as one box. An int k groups every node whose
       scope path has at least k scopes by its first k. A name groups by the outermost scope of
       that name, or whose name is that word and more ("neuron" matches "neuron 3", "layer 0"
-      matches only itself); nn names its scopes "MLP", "layer i", "neuron j".
+      matches only itself); nn names its scopes "MLP", "layer i", "neuron j", and a
+      convolution's output channels "channel o".
       A leaf used by one scope owner only (a neuron's weights and bias) is drawn in its box.
     - `color_by_grad`: fill by |grad| on a log scale from 1e-6 (dark blue) to 1e3 (red), with a
       legend; zero is grey, nan pink; a box shows the largest |grad| of its nodes.
