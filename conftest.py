@@ -24,6 +24,8 @@ NEEDS = {
     "nn/interop/onnx_recurrent.py": ["onnx"],
     "nn/interop/onnx_conv.py": ["onnx"],
     "nn/data/mnist1d.py": ["mnist1d"],
+    "nn/demo/mnist1d.py": ["mnist1d"],
+    "notebooks/12_convolutions.ipynb": ["mnist1d"],
 }
 EXTRAS = {
     "torch": "torch", "onnx": "onnx", "onnxruntime": "onnx", "mnist1d": "mnist1d", "names": "names",

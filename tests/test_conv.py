@@ -3,6 +3,7 @@ name the layer and the sizes, state dicts, files, and the way to PyTorch and ONN
 
 import math
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -339,3 +340,22 @@ def test_activations_apply_to_every_entry_of_nested_feature_maps():
         [[0.0, 2.0]],
         [[3.0, 0.0]],
     ]
+
+
+def test_collapse_channel_draws_one_box_per_output_channel_holding_its_weights():
+    pytest.importorskip("graphviz")
+    from autograd import draw_graph
+
+    model = Sequential(Conv1d(1, 3, 2, seed=0), Conv2d(1, 2, 1, seed=1))
+    first = model[0]
+    out = first([[Value(float(t), label=f"x{t}") for t in range(4)]])
+    y = sum_values(flat(out))
+    y.backward()
+    source = draw_graph(y, collapse="channel").source
+    boxes = re.findall(r'label="Conv1d 0/channel (\d+)\\n(\d+) nodes"', source)
+    # each box: 3 outputs (dot and + bias), the kernel's 2 weights and the bias: 3 * 2 + 3 = 9
+    assert boxes == [("0", "9"), ("1", "9"), ("2", "9")]
+    assert all(f"{{ x{t} |" in source for t in range(4))  # the inputs, shared, stay outside
+    picture = model[1]([[[Value(1.0)]]])
+    assert picture[1][0][0].scope.name == "channel 1"
+    assert picture[1][0][0].scope.parent.name == "Conv2d 1"

@@ -17,6 +17,7 @@ PUBLIC_MODULES = {
     "autograd",
     "nn",
     "nn.data",
+    "nn.demo.mnist1d",  # the MNIST-1D models and their training, which 12_convolutions shows
     "nn.linear",
     "nn.losses",
     "nn.norm",
@@ -50,6 +51,7 @@ def test_the_tutorials_are_there():
         "09_the_1986_experiments.ipynb",
         "10_the_seeds_derivations.ipynb",
         "11_a_gpt_on_scalars.ipynb",
+        "12_convolutions.ipynb",
     ]
 
 

@@ -58,13 +58,13 @@ def draw_graph(
 
     - `max_nodes`: refuse (ValueError) to draw more boxes and Values than this; None: no limit.
     - `collapse`: draw each scope of `graph_scope` as one box. An int k groups every node whose
-      scope path has at least k scopes by its first k. A name groups by the outermost scope of
-      that name, or whose name is that word and more ("neuron" matches "neuron 3", "layer 0"
-      matches only itself); nn names its scopes "MLP", "layer i", "neuron j", and a GPT's
-      "block i" and "head h". A tuple tries its depths and names in turn, the first that
-      matches a node boxing it: `("head", "block")` draws each attention head as a box and the
-      rest of each block as another. Boxes stand in reading order (neuron 2 above neuron 10).
-      A leaf used by one scope owner only (a neuron's weights and bias) is drawn in its box.
+      scope path has at least k scopes by its first k. A name groups by the outermost scope of that
+      name, or whose name is that word and more ("neuron" matches "neuron 3", "layer 0" matches only
+      itself); nn names its scopes "MLP", "layer i", "neuron j", and a GPT's "block i" and "head h",
+      and a convolution's output channels "channel o". A tuple tries its depths and names in turn,
+      the first that matches a node boxing it: `("head", "block")` draws each attention head as a
+      box and the rest of each block as another. Boxes stand in reading order (neuron 2 above neuron
+      10). A leaf used by one scope owner only (a neuron's weights and bias) is drawn in its box.
     - `color_by_grad`: fill by |grad| on a log scale from 1e-6 (dark blue) to 1e3 (red), with a
       legend; zero is grey, nan pink; a box shows the largest |grad| of its nodes.
     - `show_order`: number the nodes in the order `backward()` visits them (#1 is `root`).

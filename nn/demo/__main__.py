@@ -1,5 +1,5 @@
-"""`python -m nn.demo [--digits | --gpt] [--epochs N] [--steps N] [--out DIR] [--seed S]
-[--no-progress]`."""
+"""`python -m nn.demo [--digits | --lenet | --mnist1d | --gpt] [--epochs N] [--steps N]
+[--out DIR] [--seed S] [--no-progress]`."""
 
 from nn.demo.moons import main
 

@@ -13,8 +13,9 @@ writes into the output folder (default `chainrule-output/`):
 
 Options: `--out DIR`, `--epochs N` (default 100), `--seed S` (default 0; data and weights),
 `--no-progress` (no progress bar). `--digits` runs the digits demo instead (`nn.demo.digits`,
-20 epochs by default); `--gpt` trains microgpt's model on the census names and samples new ones
-(`nn.demo.gpt`, `--steps N`, 1000 by default).
+20 epochs by default), `--lenet` the digits demo with a LeNet-style convolutional network (30),
+`--mnist1d` the MNIST-1D CNN (`nn.demo.mnist1d`, 150); `--gpt` trains microgpt's model on the
+census names and samples new ones (`nn.demo.gpt`, `--steps N`, 1000 by default).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from nn import MLP
 from nn.data.toy import make_moons
 from nn.demo.digits import run_digits
 from nn.demo.gpt import run_gpt
+from nn.demo.mnist1d import run_mnist1d
 from nn.losses import hinge, l2
 from nn.optim import SGD, CosineAnnealingLR
 from nn.train.loop import evaluate, fit
@@ -54,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ...
     """
     args = _parser().parse_args(argv)
-    if args.digits:
+    if args.mnist1d:
+        return run_mnist1d(args)
+    if args.digits or args.lenet:
         return run_digits(args)
     if args.gpt:
         return run_gpt(args)
@@ -169,7 +173,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default="chainrule-output", help="output folder")
     parser.add_argument(
-        "--epochs", type=_positive_int, help="training epochs (default 100; 20 with --digits)"
+        "--epochs",
+        type=_positive_int,
+        help="training epochs (default 100; 20 with --digits, 30 with --lenet, 150 with --mnist1d)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
     parser.add_argument(
@@ -183,5 +189,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--steps", type=_positive_int, default=1000, help="GPT training steps (default 1000)"
+    )
+    parser.add_argument(
+        "--lenet", action="store_true", help="train a LeNet-style Conv2d network on the digits"
+    )
+    parser.add_argument(
+        "--mnist1d", action="store_true", help="train the MNIST-1D CNN through a tape instead"
     )
     return parser

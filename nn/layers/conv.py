@@ -4,7 +4,9 @@ An example is nested lists: channels x length for Conv1d, channels x height x wi
 the output is nested the same way, out_channels first. Each output entry is one `dot` node over
 the in_channels x kernel weights and the inputs they cover, plus the bias, so a convolution costs
 per multiply-add what `Linear` does. Entries of the zero padding are left out of the dot (they
-add nothing to it), so a padded input makes no extra nodes.
+add nothing to it), so a padded input makes no extra nodes. Each output channel's nodes are made
+inside a graph scope "channel o", so `draw_graph(y, collapse="channel")` draws a convolution one
+box per output channel, as `collapse="neuron"` draws an MLP one box per neuron.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from autograd import Value, dot
+from autograd import Value, dot, graph_scope
 from nn.layers.arguments import boolean_flag, positive_size, random_source_for
 from nn.layers.windows import Gather, check_fits, flatten_example, gather, spatial, windows
 from nn.model_files import saveable
@@ -69,6 +71,7 @@ class _ConvNd(Module):
         if boolean_flag("bias", bias):
             self.bias = draw((self.out_channels,))
         self._plans: dict[tuple[int, ...], Plan] = {}
+        self._channels = [graph_scope(self, f"channel {o}") for o in range(self.out_channels)]
 
     def forward(self, x: Sequence[Any]) -> list:
         flat, sizes = flatten_example(self, x, self.in_channels, self.dims)
@@ -78,12 +81,13 @@ class _ConvNd(Module):
             row = tuple(_entries(kernel))
             b = None if self.bias is None else self.bias[o]
             channel = []
-            for pick_weights, pick_inputs in plan:
-                if pick_inputs is None:  # the window lies wholly in the padding
-                    channel.append(Value(0.0) if b is None else b + 0.0)
-                    continue
-                y = dot(row if pick_weights is None else pick_weights(row), pick_inputs(flat))
-                channel.append(y if b is None else y + b)
+            with self._channels[o]:
+                for pick_weights, pick_inputs in plan:
+                    if pick_inputs is None:  # the window lies wholly in the padding
+                        channel.append(Value(0.0) if b is None else b + 0.0)
+                        continue
+                    y = dot(row if pick_weights is None else pick_weights(row), pick_inputs(flat))
+                    channel.append(y if b is None else y + b)
             outputs.append(_fold(channel, out_sizes))
         return outputs
 
