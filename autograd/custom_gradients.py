@@ -286,5 +286,5 @@ def _recomputed_entries(node: Any, *parents: Any) -> tuple:
     records. A formula (drawings) cannot be written: they then name the derivative instead."""
     if type(node) is not Value:
         raise TypeError("a custom_vjp function's local derivatives have no formula")
-    recomputed = _Recomputed(node._more[1][0].pullback)
+    recomputed = _Recomputed(node._db[0].pullback)
     return tuple(_Entry(recomputed, i) for i in range(len(parents)))

@@ -6,7 +6,9 @@ lambdas refuse to pickle before that. Here the first node pickle meets whose gra
 saved (a root) saves that whole graph as one flat list of records, one per node:
 
     (node, data, grad, label, scope)                                    a leaf
-    (node, data, grad, label, scope, rule, a, da, b, db, more)          any other node
+    (node, data, grad, label, scope, rule, a, da, b, db)                any other node
+
+(an n-ary node has no `a`: `b` and `db` are the tuples of its parents and local derivatives).
 
 Every `Value` a record names (a parent, a grad made with `create_graph=True`) has a record of its
 own in the list, so pickle saves it there as an empty shell, which loading fills from its record:
@@ -63,7 +65,7 @@ def reduce_node(node: Any) -> tuple:
         if id(node) in block.frontier:  # left out as saved already, yet not in pickle's memo
             block.missing.append(node)
             return (_newobj, (Value,))
-    if node._op is None and node._scope is None and type(node.grad) is not Value:
+    if node._op is None and node.scope is None and type(node.grad) is not Value:
         return (_leaf, (node.data, node.grad, node.label))  # a parameter: nothing to walk
     block = _Block(filled, open_blocks, blocks, scopes)
     try:
@@ -135,7 +137,7 @@ class _Block:
             reach(node, stack, False)
         while stack:
             node = stack.pop()
-            grad, op, scope = node.grad, node._op, node._scope
+            grad, op, scope = node.grad, node._op, node.scope
             if type(grad) is Value:
                 reach(grad, stack, skip_saved)
             if scope is not None:
@@ -143,7 +145,7 @@ class _Block:
             if op is None:
                 add((node, node.data, grad, node.label, scope, None))
                 continue
-            a, b, more = node._a, node._b, node._more
+            a, b = node._a, node._b
             if a is not None:
                 owner = owner_of(id(a))
                 if owner is None:  # the common case, written out: a parent seen first
@@ -154,14 +156,14 @@ class _Block:
                     reach(a, stack, skip_saved)
                 if b is not None and owner_of(id(b)) is not self:
                     reach(b, stack, skip_saved)
-            elif more is not None:
-                for parent in more[0]:
+            elif b is not None:  # an n-ary node: b is the tuple of its parents
+                for parent in b:
                     if owner_of(id(parent)) is not self:
                         reach(parent, stack, skip_saved)
             rule = rule_keys.get(id(op))
             if rule is None:
                 rule = rule_keys[id(op)] = _rule_key(op)
-            add((node, node.data, grad, node.label, scope, rule, a, node._da, b, node._db, more))
+            add((node, node.data, grad, node.label, scope, rule, a, node._da, b, node._db))
         self.kept.append(flat)
         return flat
 
@@ -318,14 +320,15 @@ def _scope_of(record: tuple | None, found: dict) -> Any:
 def _fill(flat: list, found: dict) -> None:
     fields = iter(flat)
     for node in fields:
-        node.data, node.grad, node.label, scope, rule = islice(fields, 5)
-        node._scope = None if scope is None else _scope_of(scope, found)
+        node.data, node.grad, label, scope, rule = islice(fields, 5)
+        scope = None if scope is None else _scope_of(scope, found)
+        node._extra = None if not label and scope is None else (label, scope)
         node._pending = 0
         if rule is None:
-            node._op = node._a = node._da = node._b = node._db = node._more = None
+            node._op = node._a = node._da = node._b = node._db = None
         else:
             node._op = found.get(id(rule)) or _rule_of(rule, found)
-            node._a, node._da, node._b, node._db, node._more = islice(fields, 5)
+            node._a, node._da, node._b, node._db = islice(fields, 4)
 
 
 def copy_node(node: Any) -> Any:
@@ -358,16 +361,19 @@ def _deepcopy(root: Any, memo: dict) -> Any:
                 stack.append(other)
     for node in order:
         new = memo[id(node)]
-        new.data, new._op, new._scope, new._pending = node.data, node._op, node._scope, 0
+        new.data, new._op, new._pending = node.data, node._op, 0
         grad = node.grad
         if type(grad) is not float:
             grad = new_of(id(grad)) if type(grad) is Value else copy.deepcopy(grad, memo)
         new.grad = grad
-        label = node.label
-        new.label = label if type(label) is str else copy.deepcopy(label, memo)
-        a, b, more = node._a, node._b, node._more
+        extra = node._extra
+        if extra is not None and type(extra[0]) is not str:
+            extra = (copy.deepcopy(extra[0], memo), extra[1])
+        new._extra = extra  # the scope is shared, as the rule is: it names a place, not a value
+        a, b = node._a, node._b
         new._a = None if a is None else new_of(id(a))
-        new._b = None if b is None else new_of(id(b))
+        if b is not None:
+            b = new_of(id(b)) if a is not None else tuple(new_of(id(p)) for p in b)
+        new._b = b
         new._da, new._db = node._da, node._db
-        new._more = None if more is None else (tuple(new_of(id(p)) for p in more[0]), more[1])
     return memo[id(root)]

@@ -50,13 +50,15 @@ class Value:
     """
 
     # One- and two-parent nodes (nearly all of them) keep their parents and local derivatives in
-    # slots: no tuples to allocate, to free or for the garbage collector to walk. Only n-ary
-    # nodes (sum_values, dot) hold a (parents, locals) pair of tuples in `_more`. A one-parent
-    # node made with a number (x + c, x ** c, leaky_relu(x, c)) keeps that number in `_db`, where
-    # a tape (autograd.trace) reads it: its local derivative alone does not always give it back.
-    __slots__ = (
-        "data", "grad", "label", "_op", "_a", "_da", "_b", "_db", "_more", "_scope", "_pending",
-    )  # fmt: skip
+    # slots: no tuples to allocate, to free or for the garbage collector to walk. An n-ary node
+    # (sum_values, dot) has no `_a`; it keeps the tuple of its parents in `_b` and the tuple of
+    # their local derivatives in `_db`. A one-parent node made with a number (x + c, x ** c,
+    # leaky_relu(x, c)) keeps that number in `_db`, where a tape (autograd.trace) reads it: its
+    # local derivative alone does not always give it back. The label and the graph scope, which
+    # few nodes have, share `_extra`: None, or a (label, scope) pair. Every slot costs each node
+    # its store, its 8 bytes, and a visit by each pass of the garbage collector, which is what
+    # nine slots instead of eleven save most on (benchmarks/node_layout.py times both).
+    __slots__ = ("data", "grad", "_op", "_a", "_da", "_b", "_db", "_extra", "_pending")
 
     def __init__(
         self,
@@ -70,14 +72,13 @@ class Value:
     ) -> None:
         self.data = data if type(data) is float else _to_float(data)
         self.grad: Any = 0.0
-        self.label = label
         self._op = _op
         self._a = _a  # first parent and d(self)/d(first parent)
         self._da = _da
         self._b = _b  # second parent and d(self)/d(second parent)
         self._db = _db
-        self._more = None
-        self._scope = frame_here().scope if _scopes_somewhere else None
+        scope = frame_here().scope if _scopes_somewhere else None
+        self._extra = None if not label and scope is None else (label, scope)
         self._pending = 0  # consumers not yet visited; used only while ordering the graph
 
     # --- inspection -------------------------------------------------------------------------
@@ -85,15 +86,26 @@ class Value:
     def parents(self) -> tuple[Value, ...]:
         """The nodes this one was computed from (empty for a leaf)."""
         if self._a is None:
-            return () if self._more is None else self._more[0]
+            return () if self._b is None else self._b
         return (self._a,) if self._b is None else (self._a, self._b)
 
     @property
     def local_derivatives(self) -> tuple:
         """d(self)/d(parent) for each parent, recorded when the node was made."""
         if self._a is None:
-            return () if self._more is None else self._more[1]
+            return () if self._b is None else self._db
         return (self._da,) if self._b is None else (self._da, self._db)
+
+    @property
+    def label(self) -> str:
+        """A name for drawings and `repr` ('' when unnamed); settable."""
+        extra = self._extra
+        return "" if extra is None else extra[0]
+
+    @label.setter
+    def label(self, label: str) -> None:
+        scope = self.scope
+        self._extra = None if not label and scope is None else (label, scope)
 
     @property
     def op(self) -> str:
@@ -108,7 +120,8 @@ class Value:
     @property
     def scope(self) -> Scope | None:
         """The innermost `graph_scope` active when this node was made, or None."""
-        return self._scope
+        extra = self._extra
+        return None if extra is None else extra[1]
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -219,14 +232,12 @@ class Value:
                 node = _new_object(Value)
                 node.data = out
                 node.grad = 0.0
-                node.label = ""
                 node._op = _ADD
                 node._a = self
                 node._da = 1.0
                 node._b = other
                 node._db = 1.0
-                node._more = None
-                node._scope = frame_here().scope if _scopes_somewhere else None
+                node._extra = _scope_here() if _scopes_somewhere else None
                 node._pending = 0
                 return node
             return Value(out)
@@ -265,14 +276,12 @@ class Value:
                 node = _new_object(Value)
                 node.data = x * y
                 node.grad = 0.0
-                node.label = ""
                 node._op = _MUL
                 node._a = self
                 node._da = y
                 node._b = other
                 node._db = x
-                node._more = None
-                node._scope = frame_here().scope if _scopes_somewhere else None
+                node._extra = _scope_here() if _scopes_somewhere else None
                 node._pending = 0
                 return node
             return Value(x * y)
@@ -399,8 +408,11 @@ _ADD, _ADD_CONSTANT = rules.ADD, rules.ADD_CONSTANT
 _MUL, _MUL_CONSTANT = rules.MUL, rules.MUL_CONSTANT
 
 
-def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Value | None, db: Any) -> Value:
-    """A recorded node, its slots set as `Value.__init__` sets them (n-ary nodes then set `_more`).
+def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Any, db: Any) -> Value:
+    """A recorded node, its slots set as `Value.__init__` sets them.
+
+    An n-ary node passes no `a`, and its parents and their local derivatives, as tuples, for `b`
+    and `db`.
 
     Skipping the call to `__init__` (which CPython 3.11 makes from C, outside its fast path for
     calls between Python functions) saves about a seventh of the time of `a + b` or `a * b`.
@@ -408,16 +420,20 @@ def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Value | None, db
     node = _new_object(Value)
     node.data = data
     node.grad = 0.0
-    node.label = ""
     node._op = rule
     node._a = a
     node._da = da
     node._b = b
     node._db = db
-    node._more = None
-    node._scope = frame_here().scope if _scopes_somewhere else None
+    node._extra = _scope_here() if _scopes_somewhere else None
     node._pending = 0
     return node
+
+
+def _scope_here() -> tuple | None:
+    """`_extra` of a node made now: no label, and the innermost graph_scope open here, if any."""
+    scope = frame_here().scope
+    return None if scope is None else ("", scope)
 
 
 def _apply1(rule: Rule, a: Value) -> Value:
@@ -565,18 +581,14 @@ def matvec(
             out = fsum(map(mul, w_data, x_data))
         except (ValueError, OverflowError):
             out = rules.exact_sum(map(mul, w_data, x_data), "dot")
-        node = _node(out, rules.DOT, None, None, None, None)  # as dot() makes it
-        node._more = (row + inputs, x_locals + tuple(w_data))
-        outputs.append(node)
+        outputs.append(_node(out, rules.DOT, None, None, row + inputs, x_locals + tuple(w_data)))
     return outputs
 
 
 def _n_ary_node(out: float, rule: Rule, parents: tuple, locals_: tuple) -> Value:
     if not (_recording_everywhere or grad_enabled_here()):
         return Value(out)
-    node = _node(out, rule, None, None, None, None)
-    node._more = (parents, locals_)
-    return node
+    return _node(out, rule, None, None, parents, locals_)
 
 
 def _specialize_the_sweeps() -> None:

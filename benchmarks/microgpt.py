@@ -13,6 +13,11 @@ the median over rounds of the time per step. The collector runs at Python's defa
 the imports' objects are frozen first (`gc.freeze()`), as `run.py` does. Alongside the times it
 counts the collector's passes per step and the time they take (through `gc.callbacks`).
 
+A third engine runs the same program as a yardstick: `BareValue` (`bare_value.py`), which does
+only what no node-per-operation engine can avoid (an object and a dunder call per operator, a
+two-pass sweep). Its ratio to the microgpt-style engine is the most any `Value` with one node per
+operation could reach here, so the INFO line says how far chainrule's features cost it from that.
+
 Target (issue 24): chainrule at least 2.5x faster per step. Needs the names extra.
 """
 
@@ -26,6 +31,7 @@ import statistics
 import time
 
 import checkout  # noqa: F401  (measure this checkout's autograd and nn)
+from bare_value import BareValue
 from microgpt_style import MicroValue, Program
 
 from autograd import Value
@@ -63,7 +69,7 @@ def main() -> None:
 
     names = load_names("train", seed=0)
     total = 1 + args.rounds * args.steps
-    engines = {"chainrule": Value, "microgpt-style": MicroValue}
+    engines = {"chainrule": Value, "microgpt-style": MicroValue, "bare (yardstick)": BareValue}
     programs = {
         name: Program(cls, names, num_steps=total, seed=42) for name, cls in engines.items()
     }
@@ -76,7 +82,7 @@ def main() -> None:
     losses: dict[str, list[float]] = {name: [] for name in engines}
     order = list(engines)
     for round_ in range(args.rounds):
-        for name in order[round_ % 2 :] + order[: round_ % 2]:
+        for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
             program, clock = programs[name], clocks[name]
             gc.collect()
             clock.on = True
@@ -85,7 +91,9 @@ def main() -> None:
                 losses[name].append(program.step())
             times[name].append((time.perf_counter() - start) / args.steps)
             clock.on = False
-    worst = max(abs(a - b) for a, b in zip(*losses.values()))
+    worst = max(
+        abs(a - b) for name in engines for a, b in zip(losses[name], losses["microgpt-style"])
+    )
     steps = args.rounds * args.steps
     print(f"microgpt-style training step, {steps} steps per engine, median of {args.rounds} rounds")
     print(f"{'engine':<16}{'ms/step':>10}{'gc passes/step (gen 0, 1, 2)':>32}{'gc ms/step':>12}")
@@ -99,6 +107,11 @@ def main() -> None:
     verdict = "PASS" if ratio >= TARGET else "FAIL"
     print(f"losses agree to {worst:.1e}")
     print(f"{verdict}: chainrule {ratio:.2f}x faster per step (target >= {TARGET}x)")
+    bare = statistics.median(times["microgpt-style"]) / statistics.median(times["bare (yardstick)"])
+    print(
+        f"INFO: bare (the least any node-per-operation Value does) {bare:.2f}x faster; "
+        f"chainrule takes {bare / ratio:.2f}x its time"
+    )
 
     if args.profile:
         gc.unfreeze()

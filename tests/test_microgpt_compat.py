@@ -70,3 +70,16 @@ def test_the_program_compares_no_value_with_a_number():
     with pytest.raises(TypeError, match="compare the numbers instead"):
         _ = x == 1.0
     assert x in {x} and x == x
+
+
+def test_the_benchmarks_bare_yardstick_engine_trains_as_microgpts_does():
+    """benchmarks/microgpt.py compares chainrule with `BareValue` too: it must compute the same."""
+    spec = importlib.util.spec_from_file_location(
+        "bare_value", ROOT / "benchmarks" / "bare_value.py"
+    )
+    bare_value = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bare_value)
+    bare, bare_losses = run(bare_value.BareValue, 3)
+    theirs, their_losses = run(MicroValue, 3)
+    assert bare_losses == pytest.approx(their_losses, abs=1e-12, rel=0)
+    assert [p.data for p in bare.flat] == pytest.approx([p.data for p in theirs.flat], abs=1e-12)

@@ -159,7 +159,7 @@ def _refuse_forward(*inputs: Any) -> float:
 def _joint_derivatives(node: Any, *parents: Any) -> Any:
     if type(node) is not Value:
         raise TypeError("checkpoint: its derivatives are known only as vector-Jacobian products")
-    return node._more[1].in_values()  # the create_graph sweep: recompute with Value adjoints
+    return node._db.in_values()  # the create_graph sweep: recompute with Value adjoints
 
 
 def _output_derivatives(node: Any, joint: Any) -> tuple:

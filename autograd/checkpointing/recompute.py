@@ -29,7 +29,7 @@ class Inside:
         self.known: dict[Scope | None, bool] = {None: False, scope: True}
 
     def __call__(self, node: Value) -> bool:
-        scope = node._scope
+        scope = node.scope
         known = self.known.get(scope)
         if known is None:
             chain = []
@@ -53,7 +53,7 @@ def outside_nodes(outputs: Sequence[Value], inside: Inside, found: dict[Value, i
             if parent in found or id(parent) in seen:
                 continue
             seen.add(id(parent))
-            made_inside = known.get(parent._scope)
+            made_inside = known.get(parent.scope)
             if made_inside is None:
                 made_inside = inside(parent)
             if made_inside:
@@ -88,7 +88,7 @@ def sweep_inside(
             if parent in boundary:
                 continue
             if not parent._pending:
-                made_inside = known.get(parent._scope)
+                made_inside = known.get(parent.scope)
                 if not (inside(parent) if made_inside is None else made_inside):
                     raise _reached_outside(parent)
                 stack.append(parent)
@@ -120,8 +120,8 @@ def _sweep_floats(stack: list[Value], boundary: dict[Value, int], result: list) 
             pairs: Any = (
                 ((a, node._da),) if node._b is None else ((a, node._da), (node._b, node._db))
             )
-        elif node._more is not None:
-            pairs = zip(*node._more)
+        elif node._b is not None:  # an n-ary node: its parents and their locals, as tuples
+            pairs = zip(node._b, node._db)
         else:
             continue
         for parent, local in pairs:

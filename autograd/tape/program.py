@@ -112,7 +112,7 @@ def _same_number(a: Any, b: Any) -> bool:
 def _number_of(node: Value) -> Any:
     """The number an op was applied with: dot_constant's inputs, or a one-parent node's `_db`."""
     if node._op.name == "dot_constant":
-        return node._more[1]
+        return node._db  # the inputs, its local derivatives
     return node._db if node._a is not None and node._b is None else None
 
 
