@@ -122,8 +122,7 @@ class Tracing:
                 "trace: the model looked up other entries of its input while traced than in "
                 "its first run on the example: what it reads depends on the data"
             )
-        one_hot = self.one_hots[k]
-        return [dot([row[j] for row in rows], one_hot) for j in range(len(rows[0]))]
+        return one_hot_row(rows, self.one_hots[k])
 
     @staticmethod
     def _check(what: str, k: int, known: list, count: int) -> None:
@@ -132,6 +131,20 @@ class Tracing:
                 f"trace: the model asked for other {what} while traced than in its first run "
                 "on the example: what it needs depends on the data"
             )
+
+
+def one_hot_row(rows: Sequence[Sequence[Value]], one_hot: Sequence[Value]) -> list[Value]:
+    """The row of `rows` that `one_hot` (a tape's argument, 1 at the row's index and 0 elsewhere)
+    picks, as a tape can compute it: `dot(column_j, one_hot)` for each column j. The product
+    with a one-hot vector is the row exactly, and the dot nodes of one table share its columns
+    as weights, which the compiler makes one matrix product.
+
+    >>> from autograd import Value
+    >>> rows = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+    >>> [v.data for v in one_hot_row(rows, [Value(0.0), Value(1.0)])]
+    [3.0, 4.0]
+    """
+    return [dot([row[j] for row in rows], one_hot) for j in range(len(rows[0]))]
 
 
 def _index(number: float, size: int, who: str) -> int:

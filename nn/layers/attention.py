@@ -48,6 +48,21 @@ class KVCache:
     def __len__(self) -> int:
         return self.length
 
+    def append(self, key: Sequence[Value], value: Sequence[Value]) -> None:
+        """One more position: its key and its value, each embed_dim entries with the heads side
+        by side (as the input projection gives them)."""
+        d = self.owner.head_dim
+        for h in range(self.owner.num_heads):
+            self.keys[h].append(list(key[h * d : (h + 1) * d]))
+            for column, entry in zip(self.columns[h], value[h * d : (h + 1) * d]):
+                column.append(entry)
+        self.length += 1
+
+    def last(self) -> tuple[list[Value], list[Value]]:
+        """The key and the value of the last position held, as `append` takes them."""
+        key = [entry for head in self.keys for entry in head[-1]]
+        return key, [column[-1] for head in self.columns for column in head]
+
     def __repr__(self) -> str:
         return f"KVCache({self.length} positions)"
 
@@ -195,14 +210,11 @@ class MultiheadAttention(Module):
             )
         self._check_step("x", x)
         q, k, v = self._project([x], 0)[0], self._project([x], 1)[0], self._project([x], 2)[0]
+        cache.append(k, v)
         d, concatenated = self.head_dim, []
         for h in range(self.num_heads):
-            cache.keys[h].append(k[h * d : (h + 1) * d])
-            for column, entry in zip(cache.columns[h], v[h * d : (h + 1) * d]):
-                column.append(entry)
             with self._heads[h]:
                 concatenated += _attend(q[h * d : (h + 1) * d], cache.keys[h], cache.columns[h])[1]
-        cache.length += 1
         return self.out_proj(concatenated)
 
     # --- pieces -----------------------------------------------------------------------------

@@ -22,9 +22,10 @@ from nn.layers.embedding import Embedding
 from nn.layers.linear import Linear
 from nn.model_files import saveable
 from nn.models.blocks import ACTIVATIONS, NORMS, Block, make_norm
-from nn.models.sampling import check_sampling, sample_token
+from nn.models.decoding import CompiledRows, DecodeTapes, EagerRows, Sampling, sample_rows
+from nn.models.sampling import check_sampling, row_sources
 from nn.module import Module
-from nn.tape_requests import tracing
+from nn.tape_requests import one_hot_row, tracing
 
 
 class GPTCache:
@@ -211,6 +212,10 @@ class GPT(Module):
                 "sequence may not be longer"
             )
         self._check_token(token, "token")
+        return self._step(token, cache)
+
+    def _step(self, token: int | list[Value], cache: GPTCache) -> list[Value]:
+        """`step` unchecked; `token` may also be its one-hot vector (compiled decoding)."""
         x = self._embed(token, len(cache))
         for block, layer_cache in zip(self.blocks, cache.layers):
             x = block.step(x, layer_cache)
@@ -220,13 +225,16 @@ class GPT(Module):
 
     def generate(
         self,
-        prompt: Sequence[int],
+        prompt: Sequence[int] | Sequence[Sequence[int]],
         max_new_tokens: int,
         temperature: float = 1.0,
         top_k: int | None = None,
         seed: int | None = None,
         stop_token: int | None = None,
-    ) -> list[int]:
+        *,
+        num_samples: int | None = None,
+        compile: bool = False,
+    ) -> list[int] | list[list[int]]:
         """The prompt followed by up to `max_new_tokens` tokens sampled one after another.
 
         Each new token is drawn from softmax(logits / temperature) over the `top_k` most likely
@@ -237,34 +245,69 @@ class GPT(Module):
         block_size + 1 tokens. No graph is recorded (`no_grad`), and each token costs one
         position through the model (`step`, with a key/value cache), not the whole sequence.
 
+        Many at once: `prompt` may be a list of prompts (of any lengths, as the rows of
+        nanoGPT's `idx`), and `num_samples=N` samples N continuations of each (Hugging Face's
+        `num_return_sequences`): the result is then a list of token lists, each prompt's N
+        together. Row r draws from `random.Random(seed + r)`, so it is what `generate` gives
+        for that prompt alone with seed + r (with seed None every row draws from `random`).
+
+        `compile=True` runs each position through a tape (`nn.models.decoding`, NumPy needed):
+        one tape call advances every row at that position by one token. The tapes are traced
+        on first use (one per position) and kept, and read the weights afresh at every call;
+        the tokens are the eager ones, the same draws in the same order.
+
         >>> model = GPT(5, 8, 8, 2, 1, seed=0)
         >>> tokens = model.generate([0], max_new_tokens=4, seed=1)
         >>> len(tokens), tokens[0], tokens == model.generate([0], 4, seed=1)
         (5, 0, True)
+        >>> rows = model.generate([0], 4, seed=1, num_samples=3, compile=True)
+        >>> rows[0] == tokens, rows[2] == model.generate([0], 4, seed=3)
+        (True, True)
         """
-        self._check_tokens(prompt, "prompt")
+        prompts, many = self._check_prompts(prompt)
         max_new_tokens, temperature, top_k = check_sampling(
             max_new_tokens, temperature, top_k, self.vocab_size
         )
         if stop_token is not None:
             self._check_token(stop_token, "stop_token")
-        rng = random_source_for(seed)
-        tokens, cache = list(prompt), self.new_cache()
-        with no_grad():
-            for token in prompt:
-                logits = self.step(token, cache)
-            for _ in range(max_new_tokens):
-                tokens.append(sample_token(logits, temperature, top_k, rng))
-                if tokens[-1] == stop_token or len(cache) == self.block_size:
-                    break
-                logits = self.step(tokens[-1], cache)
-        return tokens
+        if num_samples is not None:
+            count, many = positive_size("generate: num_samples", num_samples), True
+            prompts = [p for p in prompts for _ in range(count)]
+        compile = boolean_flag("generate: compile", compile)
+        sampling = Sampling(temperature, top_k, row_sources(seed, len(prompts)))
+        if compile:
+            tapes = self.__dict__.get("_decoding")
+            if tapes is None:
+                tapes = self._decoding = DecodeTapes(self)
+            tapes.refresh()
+            decoder: Any = CompiledRows(tapes, len(prompts), sampling)
+        else:
+            decoder = EagerRows(self, len(prompts), sampling)
+        rows = sample_rows(prompts, max_new_tokens, stop_token, self.block_size, decoder)
+        return rows if many else rows[0]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()  # without the tapes of compiled generation: traced again
+        return {key: value for key, value in state.items() if key != "_decoding"}
 
     # --- pieces -------------------------------------------------------------------------------
-    def _embed(self, token: int, position: int) -> list[Value]:
+    def _embed(self, token: int | list[Value], position: int) -> list[Value]:
+        """Token and position embeddings (and norm_e); `token` an int, or a tape's one-hot
+        vector of it, which picks the row of wte as compiled training's lookups do."""
         with self._embedding:
-            x = [t + p for t, p in zip(self.wte(token), self.wpe.weight[position])]
+            one_hot = isinstance(token, list)
+            row = one_hot_row(self.wte.weight, token) if one_hot else self.wte(token)
+            x = [t + p for t, p in zip(row, self.wpe.weight[position])]
             return x if self.norm_e is None else self.norm_e(x)
+
+    def _check_prompts(self, prompt: Any) -> tuple[list[Sequence[int]], bool]:
+        """The prompts `generate` was given, and whether as a list of prompts."""
+        many = isinstance(prompt, (list, tuple)) and bool(prompt)
+        many = many and isinstance(prompt[0], (list, tuple))
+        prompts = list(prompt) if many else [prompt]
+        for i, tokens in enumerate(prompts):
+            self._check_tokens(tokens, f"prompt[{i}]" if many else "prompt")
+        return prompts, many
 
     def _check_tokens(self, tokens: Any, what: str) -> None:
         if not isinstance(tokens, (list, tuple)):
