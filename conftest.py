@@ -23,6 +23,7 @@ NEEDS = {
     "nn/interop/onnx_graph.py": ["onnx"],
     "nn/interop/onnx_recurrent.py": ["onnx"],
     "nn/interop/onnx_conv.py": ["onnx"],
+    "nn/interop/onnx_gpt.py": ["onnx"],
     "nn/data/mnist1d.py": ["mnist1d"],
     "nn/demo/mnist1d.py": ["mnist1d"],
     "notebooks/12_convolutions.ipynb": ["mnist1d"],

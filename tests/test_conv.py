@@ -324,6 +324,45 @@ def test_export_onnx_runs_a_conv_net_on_a_batch_as_nn_does(dtype, tmp_path):
         assert ("Conv" in ops) == (dtype == "float32")
 
 
+@pytest.mark.parametrize(
+    "model, example",
+    [
+        (Conv1d(2, 3, 3, stride=2, padding=1, dilation=2, seed=0), (2, 9)),
+        (Conv1d(3, 2, 2, bias=False, seed=1), (3, 5)),
+        (Conv2d(2, 3, (2, 3), (2, 1), (1, 2), (1, 2), seed=2), (2, 5, 6)),
+        (Conv2d(1, 2, 2, bias=False, seed=3), (1, 3, 4)),
+    ],
+    ids=["1d", "1d-no-bias", "2d", "2d-no-bias"],
+)
+def test_a_float64_conv_export_has_no_transpose_and_takes_any_batch_and_size(
+    model, example, tmp_path
+):
+    """No Transpose in the float64 im2col (onnxruntime 1.23, the newest for Python 3.10, fuses a
+    Transpose feeding a MatMul into its FusedMatMul, which has no float64 kernel), and one file
+    serves batches of 1 and 3, and a longer input, as nn computes them."""
+    pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    numpy = pytest.importorskip("numpy")
+    onnx_model = export_onnx(model, tmp_path / "conv.onnx", dtype="float64")
+    assert "Transpose" not in {node.op_type for node in onnx_model.graph.node}
+    assert {node.op_type for node in onnx_model.graph.node} & {"Conv", "MatMul"} == {"MatMul"}
+    session = onnxruntime.InferenceSession(
+        tmp_path / "conv.onnx", providers=["CPUExecutionProvider"]
+    )
+    rng = numpy.random.default_rng(0)
+    longer = (*example[:-1], example[-1] + 3)
+    for shape in [(1, *example), (3, *example), (2, *longer)]:
+        x = rng.uniform(-2, 2, shape)
+        (y,) = session.run(None, {"input": x})
+        expected = [[_floats(channel) for channel in model(e.tolist())] for e in x]
+        assert y.shape == numpy.shape(expected)
+        assert numpy.allclose(y, expected, rtol=0, atol=1e-12)
+
+
+def _floats(nested):
+    return nested.data if hasattr(nested, "data") else [_floats(part) for part in nested]
+
+
 def test_each_output_is_one_dot_node_over_the_window_inside_the_input_plus_the_bias():
     layer = Conv1d(2, 1, 3, padding=1, seed=0)
     x = [[Value(1.0) for _ in range(4)] for _ in range(2)]

@@ -1,53 +1,17 @@
-"""nn.GPT to PyTorch and back (`to_torch` gives `nn.interop.torch_modules.GPT`) and to ONNX
-(`export_onnx`, run by onnxruntime): the twin's logits and gradients equal nn's to 1e-12 in
-float64, a round trip gives back every float bit for bit, and one ONNX file serves sequences of
-different lengths, to 1e-10 in float64."""
-
-import random
+"""nn.GPT to PyTorch and back (`to_torch` gives `nn.interop.torch_modules.GPT`): the twin's
+logits and gradients equal nn's to 1e-12 in float64, and a round trip gives back every float bit
+for bit. (The ONNX export is tested in test_gpt_onnx.py, which needs no torch.)"""
 
 import pytest
+from gpt_cases import CONFIGS, assert_close, nn_logits, randomized
 
-from nn import GPT, export_onnx, from_torch, to_torch
+from nn import GPT, from_torch, to_torch
 from nn.losses import sequence_cross_entropy
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 TOLERANCE = 1e-12
-CONFIGS = {
-    "microgpt": dict(norm="rmsnorm", norm_weights=False, mlp="relu", bias=False,
-                     embedding_norm=True, final_norm=False),
-    "gpt2": dict(),
-    "rmsnorm-weights-gelu": dict(norm="rmsnorm", mlp="gelu", bias=True, final_norm=True),
-    "layernorm-no-bias": dict(norm="layernorm", bias=False, embedding_norm=True),
-}  # fmt: skip
-
-
-def randomized(model, seed):
-    """Every parameter drawn afresh (norm weights and biases too, away from 1 and 0)."""
-    rng = random.Random(seed)
-    for p in model.parameters():
-        p.data = rng.uniform(-0.6, 0.6)
-    return model
-
-
-def nn_logits(model, tokens):
-    return [[z.data for z in row] for row in model(tokens)]
-
-
-def assert_close(ours, theirs, tolerance):
-    """Entry by entry, relative to the largest entry."""
-    flat_ours, flat_theirs = _flat(ours), _flat(theirs)
-    assert len(flat_ours) == len(flat_theirs)
-    scale = max(1.0, max(abs(x) for x in flat_theirs))
-    worst = max(abs(a - b) for a, b in zip(flat_ours, flat_theirs))
-    assert worst <= tolerance * scale, worst
-
-
-def _flat(nested):
-    if isinstance(nested, (int, float)):
-        return [nested]
-    return [x for part in nested for x in _flat(part)]
 
 
 @pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
@@ -185,54 +149,3 @@ def test_from_torch_refuses_a_twin_whose_layers_were_swapped():
     twin.blocks[0].mlp[1] = torch.nn.Tanh()
     with pytest.raises(ValueError, match=r"from_torch: model \(GPT\): its layers were changed"):
         from_torch(twin)
-
-
-# --- ONNX -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def onnxruntime():
-    pytest.importorskip("onnx")
-    return pytest.importorskip("onnxruntime")
-
-
-def run_onnx(onnxruntime, path, tokens):
-    import numpy
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {"input": numpy.array(tokens, dtype="int64")})[0]
-
-
-@pytest.mark.parametrize("config", CONFIGS.values(), ids=CONFIGS.keys())
-def test_one_onnx_file_gives_nns_logits_for_two_sequence_lengths(config, onnxruntime, tmp_path):
-    model = randomized(GPT(9, 8, 8, 2, 2, **config, seed=0), seed=7)
-    path = tmp_path / "gpt.onnx"
-    onnx_model = export_onnx(model, path, dtype="float64")
-    shape = onnx_model.graph.input[0].type.tensor_type.shape.dim
-    assert [d.dim_param for d in shape] == ["batch", "seq"]
-    rng = random.Random(8)
-    for length, batch in [(3, 2), (8, 1)]:
-        tokens = [[rng.randrange(9) for _ in range(length)] for _ in range(batch)]
-        logits = run_onnx(onnxruntime, path, tokens)
-        assert logits.shape == (batch, length, 9) and logits.dtype == "float64"
-        assert_close(logits.tolist(), [nn_logits(model, t) for t in tokens], 1e-10)
-
-
-def test_a_float32_onnx_gpt_is_close_and_causal(onnxruntime, tmp_path):
-    model = randomized(GPT.microgpt(6, seed=0), seed=9)
-    path = tmp_path / "gpt32.onnx"
-    export_onnx(model, path)  # float32, the default
-    logits = run_onnx(onnxruntime, path, [[0, 1, 2, 3, 4], [0, 1, 2, 5, 5]])
-    assert logits.dtype == "float32"
-    assert_close(logits[0].tolist(), nn_logits(model, [0, 1, 2, 3, 4]), 1e-5)
-    # the first three positions see the same tokens, whatever follows them
-    assert abs(logits[0, :3] - logits[1, :3]).max() <= 1e-6
-    assert abs(logits[0, 3:] - logits[1, 3:]).max() > 1e-3
-
-
-def test_the_onnx_gpt_refuses_tokens_outside_the_vocabulary_and_too_long_sequences(
-    onnxruntime, tmp_path
-):
-    path = tmp_path / "gpt.onnx"
-    export_onnx(GPT(5, 4, 4, 2, 1, seed=0), path, dtype="float64")
-    for tokens in ([[0, 5]], [[-1, 2]], [[0, 1, 2, 3, 4]]):
-        with pytest.raises(Exception, match="out of data bounds|out of range|indices"):
-            run_onnx(onnxruntime, path, tokens)

@@ -5,8 +5,9 @@ batch of them, (batch, channels, ...), as ONNX's Conv, MaxPool, AveragePool and 
 float32 those operators are written as they are. onnxruntime has no float64 kernel for Conv or
 AveragePool, so in float64 both are written in plain operators: the input zero-padded (Pad), one
 strided Slice per kernel offset, and for a convolution the slices stacked along the channels and
-multiplied by the weights in one MatMul (im2col); for average pooling the slices summed and
-divided by the kernel's size. Spatial sizes stay symbolic: the file takes any length.
+multiplied by the weights in one MatMul, the weights on the left (im2col); for average pooling the
+slices summed and divided by the kernel's size. Spatial sizes stay symbolic: the file takes any
+length.
 """
 
 from __future__ import annotations
@@ -73,18 +74,29 @@ def _conv(graph: OnnxGraph, conv: _ConvNd, x: str) -> str:
         )
     args = (conv.kernel_size, conv.stride, conv.padding, conv.dilation)
     columns = graph.node("Concat", _slices(graph, x, *args), axis=1)  # (batch, K*C, ...)
-    dims = len(conv.kernel_size)
-    last = [0, *range(2, dims + 2), 1]  # the channels last, for MatMul
-    y = graph.node("Transpose", [columns], perm=last)
-    # rows in the order of the stacked slices: kernel offset first, then input channel
+    # W (out, K*C), its columns in the order of the stacked slices: kernel offset first, then
+    # input channel. W on the left, so the columns go in as they are: a Transpose feeding a
+    # MatMul is what onnxruntime 1.23 (the newest for Python 3.10) fuses into its FusedMatMul,
+    # which has no float64 kernel.
     offsets = list(itertools.product(*map(range, conv.kernel_size)))
     matrix = [
-        [_at(weight[o][i], k) for o in range(conv.out_channels)]
-        for k in offsets
-        for i in range(conv.in_channels)
+        [_at(weight[o][i], k) for k in offsets for i in range(conv.in_channels)]
+        for o in range(conv.out_channels)
     ]
-    y = graph.affine(y, [list(column) for column in zip(*matrix)], bias)
-    return graph.node("Transpose", [y], perm=[0, dims + 1, *range(1, dims + 1)])
+    dims = len(conv.kernel_size)
+    flat = columns
+    if dims > 1:  # the output positions on one axis: (batch, K*C, positions)
+        shape = [0, len(matrix[0]), -1]
+        flat = graph.node("Reshape", [columns, graph.constant(shape, "shape", integer=True)])
+    y = graph.node("MatMul", [graph.constant(matrix, "weight"), flat])  # (batch, out, positions)
+    if bias is not None:
+        y = graph.node("Add", [y, graph.constant([[b] for b in bias], "bias")])
+    if dims == 1:
+        return y
+    # back to (batch, out, output sizes...): the batch as it is (0), the sizes the columns have
+    sizes = graph.node("Shape", [columns], start=2)
+    out = graph.constant([0, conv.out_channels], "out_channels", integer=True)
+    return graph.node("Reshape", [y, graph.node("Concat", [out, sizes], axis=0)])
 
 
 def _slices(

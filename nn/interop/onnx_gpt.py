@@ -114,9 +114,12 @@ def _attention(graph: OnnxGraph, attention: MultiheadAttention, x: str, mask: st
         bias = attention.in_proj_bias
         bias = None if bias is None else [b.data for b in bias[part * n : (part + 1) * n]]
         y = graph.node("Reshape", [graph.affine(x, rows, bias), split])
-        projected.append(graph.node("Transpose", [y], perm=[0, 2, 1, 3]))  # (batch, H, seq, d)
-    q, k, v = projected
-    k_t = graph.node("Transpose", [k], perm=[0, 1, 3, 2])
+        # (batch, H, seq, d); the keys straight to (batch, H, d, seq), in one Transpose: one of
+        # the last two axes alone, feeding a MatMul, is what onnxruntime 1.23 (the newest for
+        # Python 3.10) fuses into its FusedMatMul, which has no float64 kernel.
+        perm = [0, 2, 3, 1] if part == 1 else [0, 2, 1, 3]
+        projected.append(graph.node("Transpose", [y], perm=perm))
+    q, k_t, v = projected
     scores = graph.node("MatMul", [q, k_t])
     scores = graph.node("Mul", [scores, graph.constant(1.0 / math.sqrt(d), "scale")])
     scores = graph.node("Where", [mask, graph.constant(-math.inf, "minus_inf"), scores])
