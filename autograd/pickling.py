@@ -322,7 +322,7 @@ def _fill(flat: list, found: dict) -> None:
     for node in fields:
         node.data, node.grad, label, scope, rule = islice(fields, 5)
         scope = None if scope is None else _scope_of(scope, found)
-        node._extra = None if not label and scope is None else (label, scope)
+        node._extra = (label, scope) if label else scope
         node._pending = 0
         if rule is None:
             node._op = node._a = node._da = node._b = node._db = None
@@ -367,7 +367,7 @@ def _deepcopy(root: Any, memo: dict) -> Any:
             grad = new_of(id(grad)) if type(grad) is Value else copy.deepcopy(grad, memo)
         new.grad = grad
         extra = node._extra
-        if extra is not None and type(extra[0]) is not str:
+        if type(extra) is tuple and type(extra[0]) is not str:  # a label that is not a string
             extra = (copy.deepcopy(extra[0], memo), extra[1])
         new._extra = extra  # the scope is shared, as the rule is: it names a place, not a value
         a, b = node._a, node._b

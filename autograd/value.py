@@ -54,10 +54,11 @@ class Value:
     # (sum_values, dot) has no `_a`; it keeps the tuple of its parents in `_b` and the tuple of
     # their local derivatives in `_db`. A one-parent node made with a number (x + c, x ** c,
     # leaky_relu(x, c)) keeps that number in `_db`, where a tape (autograd.trace) reads it: its
-    # local derivative alone does not always give it back. The label and the graph scope, which
-    # few nodes have, share `_extra`: None, or a (label, scope) pair. Every slot costs each node
-    # its store, its 8 bytes, and a visit by each pass of the garbage collector, which is what
-    # nine slots instead of eleven save most on (benchmarks/node_layout.py times both).
+    # local derivative alone does not always give it back. The label and the graph scope share
+    # `_extra`: None (most nodes), the node's Scope (the nodes nn's modules make) or, for a
+    # labelled node, a (label, scope or None) pair. Every slot costs each node its store, its 8
+    # bytes, and a visit by each pass of the garbage collector, which is what nine slots instead
+    # of eleven save most on (benchmarks/node_layout.py times both).
     __slots__ = ("data", "grad", "_op", "_a", "_da", "_b", "_db", "_extra", "_pending")
 
     def __init__(
@@ -78,7 +79,7 @@ class Value:
         self._b = _b  # second parent and d(self)/d(second parent)
         self._db = _db
         scope = frame_here().scope if _scopes_somewhere else None
-        self._extra = None if not label and scope is None else (label, scope)
+        self._extra = (label, scope) if label else scope
         self._pending = 0  # consumers not yet visited; used only while ordering the graph
 
     # --- inspection -------------------------------------------------------------------------
@@ -100,12 +101,12 @@ class Value:
     def label(self) -> str:
         """A name for drawings and `repr` ('' when unnamed); settable."""
         extra = self._extra
-        return "" if extra is None else extra[0]
+        return extra[0] if type(extra) is tuple else ""
 
     @label.setter
     def label(self, label: str) -> None:
         scope = self.scope
-        self._extra = None if not label and scope is None else (label, scope)
+        self._extra = (label, scope) if label else scope
 
     @property
     def op(self) -> str:
@@ -121,7 +122,7 @@ class Value:
     def scope(self) -> Scope | None:
         """The innermost `graph_scope` active when this node was made, or None."""
         extra = self._extra
-        return None if extra is None else extra[1]
+        return extra[1] if type(extra) is tuple else extra
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -237,7 +238,7 @@ class Value:
                 node._da = 1.0
                 node._b = other
                 node._db = 1.0
-                node._extra = _scope_here() if _scopes_somewhere else None
+                node._extra = frame_here().scope if _scopes_somewhere else None
                 node._pending = 0
                 return node
             return Value(out)
@@ -281,7 +282,7 @@ class Value:
                 node._da = y
                 node._b = other
                 node._db = x
-                node._extra = _scope_here() if _scopes_somewhere else None
+                node._extra = frame_here().scope if _scopes_somewhere else None
                 node._pending = 0
                 return node
             return Value(x * y)
@@ -425,15 +426,9 @@ def _node(data: float, rule: Rule, a: Value | None, da: Any, b: Any, db: Any) ->
     node._da = da
     node._b = b
     node._db = db
-    node._extra = _scope_here() if _scopes_somewhere else None
+    node._extra = frame_here().scope if _scopes_somewhere else None
     node._pending = 0
     return node
-
-
-def _scope_here() -> tuple | None:
-    """`_extra` of a node made now: no label, and the innermost graph_scope open here, if any."""
-    scope = frame_here().scope
-    return None if scope is None else ("", scope)
 
 
 def _apply1(rule: Rule, a: Value) -> Value:
