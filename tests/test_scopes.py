@@ -52,3 +52,19 @@ def test_an_exception_inside_a_scope_restores_the_outer_one():
                 Value(1.0) / 0
         assert current_scope() is outer
     assert current_scope() is None
+
+
+def test_a_label_set_inside_a_scope_keeps_the_scope_and_clearing_it_keeps_it_too():
+    owner = object()
+    x = Value(2.0, label="x")
+    with graph_scope(owner, "block") as scope:
+        y = x * 3.0
+        named = Value(1.0, label="named")
+    assert (x.label, x.scope) == ("x", None)
+    assert (y.label, y.scope) == ("", scope) and (named.label, named.scope) == ("named", scope)
+    y.label = "y"
+    assert (y.label, y.scope) == ("y", scope)
+    y.label = ""
+    assert (y.label, y.scope) == ("", scope)
+    x.label = ""
+    assert (x.label, x.scope) == ("", None)
