@@ -11,18 +11,12 @@ import pytest
 from autograd import Value, gradcheck
 from nn import GPT
 from nn.losses import sequence_cross_entropy
+from tests.gpt_cases import CONFIGS
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 TOLERANCE = 1e-10
-CONFIGS = {
-    "microgpt": dict(norm="rmsnorm", norm_weights=False, mlp="relu", bias=False,
-                     embedding_norm=True, final_norm=False),
-    "gpt2": dict(),
-    "rmsnorm-weights-gelu": dict(norm="rmsnorm", mlp="gelu", bias=True, final_norm=True),
-    "layernorm-no-bias": dict(norm="layernorm", bias=False, embedding_norm=True),
-}  # fmt: skip
 
 
 class TorchBlock(torch.nn.Module):
