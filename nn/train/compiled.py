@@ -291,13 +291,19 @@ class CompiledTraining:
         store.grad[store.of(tape)] += found.parameters
         model_gradient = model_pullback(found.arguments[0], arguments=False).parameters
         store.grad[store.of(self.model)] += model_gradient
-        mean = objective = float(losses.mean())
-        if self.penalty is not None:
-            penalty, pullback = self.penalty.vjp(params=store.read(self.penalty))
-            store.grad[store.of(self.penalty)] += pullback(1.0).parameters
-            objective += penalty
+        mean = float(losses.mean())
+        objective = mean + self._penalty_term()
         self._update()
         return outputs, mean, objective
+
+    def _penalty_term(self) -> float:
+        """The penalty's value, its gradient added into the stores' (0.0 without a penalty)."""
+        if self.penalty is None:
+            return 0.0
+        store = self.parameters
+        penalty, pullback = self.penalty.vjp(params=store.read(self.penalty))
+        store.grad[store.of(self.penalty)] += pullback(1.0).parameters
+        return penalty
 
     def _update(self) -> None:
         np, store, optimizer = self.np, self.parameters, self.optimizer

@@ -258,10 +258,7 @@ class SequenceTraining(CompiledTraining):
             for i, logits_i in zip(members, np.reshape(outputs, (len(members), -1)).tolist()):
                 width = tape.output_shape[1]
                 results[i] = [logits_i[j : j + width] for j in range(0, len(logits_i), width)]
-        mean = objective = float(losses.sum() / len(losses))
-        if self.penalty is not None:
-            penalty, pullback = self.penalty.vjp(params=store.read(self.penalty))
-            store.grad[store.of(self.penalty)] += pullback(1.0).parameters
-            objective += penalty
+        mean = float(losses.sum() / len(losses))
+        objective = mean + self._penalty_term()
         self._update()
         return results, mean, objective
