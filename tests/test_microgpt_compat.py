@@ -70,3 +70,54 @@ def test_the_program_compares_no_value_with_a_number():
     with pytest.raises(TypeError, match="compare the numbers instead"):
         _ = x == 1.0
     assert x in {x} and x == x
+
+
+def copy_program_weights(model, params):
+    """The program's weights into `GPT.microgpt`: its wq, wk, wv stacked as in_proj_weight."""
+    block = model.blocks[0]
+    pairs = [
+        (model.wte.weight, params["wte"]),
+        (model.wpe.weight, params["wpe"]),
+        (block.attn.in_proj_weight, params["h0.wq"] + params["h0.wk"] + params["h0.wv"]),
+        (block.attn.out_proj.weight, params["h0.wo"]),
+        (block.mlp[0].weight, params["h0.fc1"]),
+        (block.mlp[2].weight, params["h0.fc2"]),
+        (model.lm_head.weight, params["lm_head"]),
+    ]
+    for ours, theirs in pairs:
+        assert len(ours) == len(theirs) and len(ours[0]) == len(theirs[0])
+        for our_row, their_row in zip(ours, theirs):
+            for our, their in zip(our_row, their_row):
+                our.data = their.data
+    return [(ours, theirs) for pair in pairs for ours, theirs in zip(*pair)]
+
+
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+def test_gpt_microgpt_trained_by_fit_one_name_a_step_is_the_program(compile):
+    # The preset is the program's model and fit with microgpt's Adam and schedule its training
+    # loop: from the program's initial weights, both end with the same weights.
+    pytest.importorskip("numpy")
+    from nn import GPT
+    from nn.data import language_model_pairs
+    from nn.losses import sequence_cross_entropy
+    from nn.optim import Adam, LinearLR
+    from nn.train import fit
+
+    steps = 6
+    program = Program(Value, NAMES, num_steps=steps, seed=3)
+    model = GPT.microgpt(len(program.chars) + 1, seed=0)
+    rows = copy_program_weights(model, program.params)
+    names = [program.docs[step % len(program.docs)] for step in range(steps)]
+    for _ in range(steps):
+        program.step()
+    encoded = [[program.end, *map(program.chars.index, n), program.end] for n in names]
+    optimizer = Adam(model.parameters(), lr=0.01, betas=(0.85, 0.99), eps=1e-8)
+    schedule = LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=steps)
+    fit(model, sequence_cross_entropy, optimizer, language_model_pairs(encoded, 16),
+        epochs=1, batch_size=1, shuffle=False, scheduler=schedule, scheduler_interval="step",
+        progress=False, compile=compile)  # fmt: skip
+    ours = [p.data for our_row, _ in rows for p in our_row]
+    theirs = [p.data for _, their_row in rows for p in their_row]
+    assert len(ours) == len(model.parameters()) == len(program.flat)
+    assert ours == pytest.approx(theirs, abs=1e-12, rel=0)
+    assert ours != pytest.approx([p.data for p in Program(Value, NAMES, steps, seed=3).flat])
