@@ -1,24 +1,55 @@
 """Compiled GPT training at batch 32 against the microgpt-style program on its own `Value`.
 
-    python benchmarks/gpt_compiled.py                 # 300 names each: about two minutes here
-    python benchmarks/gpt_compiled.py --names 1000    # microgpt's 1000 steps: about five
+    python benchmarks/gpt_compiled.py                           # 1,000 names, seeds 42, 0, 1
+    python benchmarks/gpt_compiled.py --names 300 --seeds 42    # a quick look: a minute or two
+    python benchmarks/gpt_compiled.py --names 4131              # one epoch of the training names
 
-Both see the same census names in the same order, the same number of tokens:
+The program takes most of the time (about 3 minutes per 1,000 names here), so the default run
+takes about 12 minutes on a shared 2-core machine, and one epoch about 45.
 
-- the program of `microgpt_style.py` on `MicroValue`, one name per step (Adam, lr 0.01 decaying
-  linearly to 0), as microgpt trains;
-- `nn.GPT.microgpt` through `fit(compile=True)`: the names as padded mini-batches of 32
-  (`language_model_pairs(..., pad=)`), Adam with lr `--lr` decaying linearly to 0 over the
-  steps. The time includes tracing (one tape: every batch is padded to one length).
+What is compared, for each seed: the program of `microgpt_style.py` on `MicroValue`, trained as
+microgpt trains, and `nn.GPT.microgpt` (the same model, initialised as the program initialises
+it) trained through `fit(compile=True)` at batch 32, on the same census training names in the same
+order (the program's, shuffled by its seed), so on the same tokens:
 
-Tokens per second count the positions scored (a name of n letters: n + 1), not the padding.
-Each model's held-out loss is the mean cross-entropy over every position of the first
-`--held-out` validation names (`load_names("validation")`), the program's computed with its own
-forward. Generation: tokens per second of `GPT.generate` (eager, with its key/value cache) against
-the program's `sample()`; `gpt_generate.py` times compiled generation too.
+- the program: one name per step, `--names` steps, Adam (betas (0.85, 0.99), eps 1e-8) with lr
+  0.01 decaying linearly to 0, weights from N(0, 0.08), each step's loss the name's mean
+  cross-entropy;
+- compiled: the names as padded mini-batches of `--batch` (`language_model_pairs(..., pad=)`, the
+  padding masked out of the loss), each step's loss the mean cross-entropy over the batch's
+  tokens, Adam (eps 1e-8) with lr `--lr` (0.05) decaying linearly to 0 over the
+  ceil(names / batch) steps and betas `--betas` (0.5, 0.85); `GPT.microgpt(seed=)` draws every
+  weight from N(0, 0.08) too.
 
-Target (issue 24): compiled training at least 200x the program's tokens per second, with a
-held-out loss no worse. Needs the names extra.
+With the program's recipe at batch 1 and the program's initial weights, `fit` ends with the
+program's weights (`tests/test_microgpt_compat.py`): the two differ only where a batch must, 32
+times fewer steps, and in the lr and betas those steps want. These were chosen on the validation
+names at 1,000 names, seeds 42 and 0 to 3: with the program's lr 0.01 and betas the compiled loss
+was about 0.1 above the program's, with lr 0.04 about 0.03, with these about 0.008. A warm-up, a
+schedule ending above 0, or weighting each name as one (the mean of the names' means) did not
+help.
+
+Held-out loss: the mean cross-entropy over every position of the first `--held-out` names of the
+test split (`load_names("test")`, all 516 by default), which neither run trains on and which took
+no part in choosing the lr and betas; the program's computed with its own forward. Tokens per
+second count the positions scored (a name of n letters: n + 1), not the padding; the compiled time
+includes tracing (one tape: every batch is padded to one length). Generation: tokens per second
+of `GPT.generate` (eager, with its key/value cache; `gpt_generate.py` times compiled generation)
+against the program's `sample()`, with the first seed's models.
+
+Target (issue 24): compiled training at least 200x the program's tokens per second (all seeds'
+tokens over all seeds' seconds), with a held-out loss no worse after the same number of tokens
+(the mean over the seeds no higher than the program's). One PASS or FAIL line for each. Measured
+here (held-out loss on the 516 test names, mean ± sample standard deviation over the seeds):
+
+    names (steps at 32)  seeds  program          compiled         compiled - program  loss
+    1,000 (32)           5      2.2367 ± 0.0124  2.2452 ± 0.0130  +0.0084 ± 0.0113    FAIL
+    2,000 (63)           3      2.1921 ± 0.0083  2.1949 ± 0.0076  +0.0028 ± 0.0142    FAIL
+    4,131 (130), 1 epoch 3      2.1566 ± 0.0040  2.1503 ± 0.0066  -0.0063 ± 0.0094    PASS
+
+and 428x, 544x and 605x the program's tokens per second. Below an epoch, 32 times fewer steps
+learn a little less from the same tokens, though by less than the spread between seeds; from an
+epoch on the target is met. Needs the names extra.
 """
 
 from __future__ import annotations
@@ -26,10 +57,11 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import statistics
 import time
 
 import checkout  # noqa: F401  (measure this checkout's autograd and nn)
-from microgpt_style import MicroValue, Program, gpt, softmax
+from microgpt_style import CONFIG, MicroValue, Program, gpt, softmax
 
 from nn import GPT
 from nn.data import CharTokenizer, language_model_pairs, load_names
@@ -53,44 +85,85 @@ def program_held_out(program: Program, names: list[str]) -> float:
     return total / count
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--names", type=int, default=300, help="names (steps) for the program")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=0.04, help="the compiled run's Adam lr")
-    parser.add_argument("--held-out", type=int, default=100)
-    parser.add_argument("--samples", type=int, default=20)
-    args = parser.parse_args()
-
-    train, held_out = load_names("train", seed=0), load_names("validation", seed=0)[: args.held_out]
-    program = Program(MicroValue, train, num_steps=args.names, seed=42)
-    docs = program.docs[: args.names]  # the program's order, shuffled by its own seed
-    tokens = sum(min(program.block_size, len(d) + 1) for d in docs)
+def train_program(train: list[str], names: int, seed: int) -> tuple[Program, list[str], float]:
+    """The program trained on `names` names, those names in its order, and its seconds."""
+    program = Program(MicroValue, train, num_steps=names, seed=seed)
+    docs = [program.docs[step % len(program.docs)] for step in range(names)]
     gc.collect()
-    gc.freeze()
-
     start = time.perf_counter()
     for _ in docs:
         program.step()
-    program_time = time.perf_counter() - start
-    program_loss = program_held_out(program, held_out)
+    return program, docs, time.perf_counter() - start
 
-    tokenizer = CharTokenizer(train)
-    model = GPT.microgpt(tokenizer.vocab_size, seed=42)
+
+def train_compiled(
+    tokenizer: CharTokenizer, docs: list[str], seed: int, args: argparse.Namespace
+) -> tuple[GPT, float]:
+    """`GPT.microgpt` trained compiled on `docs` in padded batches, and its seconds."""
+    model = GPT.microgpt(tokenizer.vocab_size, seed=seed)
     encoded = [tokenizer.encode(d, ends=True) for d in docs]
     data = language_model_pairs(encoded, model.block_size, pad=tokenizer.end_id)
-    steps = math.ceil(len(docs) / args.batch)
-    optimizer = Adam(model.parameters(), lr=args.lr, betas=(0.85, 0.99), eps=1e-8)
-    schedule = LinearLR(optimizer, 1.0, 0.0, total_iters=steps)
+    optimizer = Adam(model.parameters(), lr=args.lr, betas=args.betas, eps=1e-8)
+    schedule = LinearLR(optimizer, 1.0, 0.0, total_iters=math.ceil(len(docs) / args.batch))
+    gc.collect()
     start = time.perf_counter()
     fit(model, sequence_cross_entropy, optimizer, data, epochs=1, batch_size=args.batch,
         shuffle=False, scheduler=schedule, scheduler_interval="step", progress=False,
         compile=True)  # fmt: skip
-    compiled_time = time.perf_counter() - start
-    held = language_model_pairs(
-        [tokenizer.encode(n, ends=True) for n in held_out], model.block_size
+    return model, time.perf_counter() - start
+
+
+def spread(values: list[float], sign: str = "") -> str:
+    """The mean and, over two or more, the sample standard deviation."""
+    mean = statistics.mean(values)
+    deviation = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+    return f"{mean:{sign}.4f}{deviation}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--names", type=int, default=1000, help="training names (the program's steps)"
     )
-    compiled_loss, _ = evaluate(model, sequence_cross_entropy, held, compile=True)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 0, 1])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=0.05, help="the compiled run's Adam lr")
+    parser.add_argument("--betas", type=float, nargs=2, default=(0.5, 0.85))
+    parser.add_argument("--held-out", type=int, default=None, help="test names (default: all)")
+    parser.add_argument("--samples", type=int, default=20)
+    args = parser.parse_args()
+
+    train = load_names("train", seed=0)
+    held_out = load_names("test", seed=0)[: args.held_out]
+    tokenizer = CharTokenizer(train)
+    encoded = [tokenizer.encode(n, ends=True) for n in held_out]
+    held = language_model_pairs(encoded, CONFIG["block_size"])
+    steps = math.ceil(args.names / args.batch)
+    gc.collect()
+    gc.freeze()
+    print(f"{args.names} training names a run, held-out loss on {len(held_out)} test names; "
+          f"compiled: batch {args.batch}, {steps} steps, lr {args.lr}, "
+          f"betas {tuple(args.betas)}")  # fmt: skip
+    rows = []
+    for seed in args.seeds:
+        run, docs, program_time = train_program(train, args.names, seed)
+        tokens = sum(min(run.block_size, len(d) + 1) for d in docs)
+        trained, compiled_time = train_compiled(tokenizer, docs, seed, args)
+        losses = (
+            program_held_out(run, held_out),
+            evaluate(trained, sequence_cross_entropy, held, compile=True)[0],
+        )
+        rows.append((tokens, program_time, compiled_time, *losses))
+        print(f"  seed {seed:>3}: {tokens} tokens; program {tokens / program_time:6.1f} tokens/s, "
+              f"held-out {losses[0]:.4f}; compiled {tokens / compiled_time:7.0f} tokens/s "
+              f"({program_time / compiled_time:.0f}x), held-out {losses[1]:.4f} "
+              f"({losses[1] - losses[0]:+.4f})", flush=True)  # fmt: skip
+        if seed == args.seeds[0]:
+            program, model = run, trained  # the generation below uses the first seed's models
+    tokens, program_time, compiled_time = (sum(row[i] for row in rows) for i in range(3))
+    program_losses, compiled_losses = [row[3] for row in rows], [row[4] for row in rows]
+    differences = [c - p for p, c in zip(program_losses, compiled_losses)]
+    ratio = program_time / compiled_time
 
     start = time.perf_counter()
     samples = program.sample(args.samples)
@@ -102,15 +175,16 @@ def main() -> None:
         generated += len(tokens_out) - 1
     eager_sampling = generated / (time.perf_counter() - start)
 
-    program_rate, compiled_rate = tokens / program_time, tokens / compiled_time
-    ratio = compiled_rate / program_rate
-    print(f"training on {len(docs)} names ({tokens} tokens), held-out loss on {len(held_out)}")
-    print(f"  microgpt-style program, one name a step: {program_rate:9.0f} tokens/s, "
-          f"held-out loss {program_loss:.4f}")  # fmt: skip
-    print(f"  nn.GPT compiled, batch {args.batch} ({steps} steps, lr {args.lr}): "
-          f"{compiled_rate:9.0f} tokens/s, held-out loss {compiled_loss:.4f}")  # fmt: skip
-    verdict = "met" if ratio >= TARGET and compiled_loss <= program_loss else "NOT met"
-    print(f"  throughput {ratio:.0f}x (target {TARGET:.0f}x, loss no worse): {verdict}")
+    print(f"over {len(rows)} seeds (mean ± sample standard deviation): program held-out "
+          f"{spread(program_losses)}, compiled {spread(compiled_losses)}, compiled - program "
+          f"{spread(differences, '+')}")  # fmt: skip
+    verdict = "PASS" if ratio >= TARGET else "FAIL"
+    print(f"{verdict} throughput: compiled {tokens / compiled_time:.0f} tokens/s, {ratio:.0f}x the "
+          f"program's {tokens / program_time:.1f} (target {TARGET:.0f}x)")  # fmt: skip
+    better = statistics.mean(compiled_losses) <= statistics.mean(program_losses)
+    print(f"{'PASS' if better else 'FAIL'} held-out loss after the same {args.names} names: "
+          f"compiled {statistics.mean(compiled_losses):.4f}, program "
+          f"{statistics.mean(program_losses):.4f} (target: no worse)")  # fmt: skip
     print(f"generation: nn.GPT.generate eager with its cache {eager_sampling:.0f} tokens/s, "
           f"the program's sample() {program_sampling:.0f} tokens/s "
           f"({eager_sampling / program_sampling:.1f}x); compiled: gpt_generate.py")  # fmt: skip
