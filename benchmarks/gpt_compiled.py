@@ -25,9 +25,9 @@ With the program's recipe at batch 1 and the program's initial weights, `fit` en
 program's weights (`tests/test_microgpt_compat.py`): the two differ only where a batch must, 32
 times fewer steps, and in the lr and betas those steps want. These were chosen on the validation
 names at 1,000 names, seeds 42 and 0 to 3: with the program's lr 0.01 and betas the compiled loss
-was about 0.1 above the program's, with lr 0.04 about 0.03, with these about 0.008. A warm-up, a
-schedule ending above 0, or weighting each name as one (the mean of the names' means) did not
-help.
+was about 0.1 above the program's, with lr 0.04 about 0.03, with these about 0.008
+(`gpt_recipes.py` runs that grid). A warm-up, a schedule ending above 0, or weighting each name
+as one (the mean of the names' means) did not help.
 
 Held-out loss: the mean cross-entropy over every position of the first `--held-out` names of the
 test split (`load_names("test")`, all 516 by default), which neither run trains on and which took
