@@ -68,7 +68,7 @@ from microgpt_style import CONFIG, MicroValue, Program, gpt, softmax
 from nn import GPT
 from nn.data import CharTokenizer, language_model_pairs, load_names
 from nn.losses import sequence_cross_entropy
-from nn.optim import Adam, LinearLR
+from nn.optim import Adam, CosineAnnealingLR, LinearLR
 from nn.train import evaluate, fit
 
 TARGET = 200.0
@@ -98,20 +98,42 @@ def train_program(train: list[str], names: int, seed: int) -> tuple[Program, lis
     return program, docs, time.perf_counter() - start
 
 
-def train_compiled(
-    tokenizer: CharTokenizer, docs: list[str], seed: int, args: argparse.Namespace
-) -> tuple[GPT, float]:
-    """`GPT.microgpt` trained compiled on `docs` in padded batches, and its seconds."""
+def batch_run(
+    tokenizer: CharTokenizer,
+    docs: list[str],
+    seed: int,
+    recipe: tuple[float, tuple[float, float], str],
+    batch: int,
+    eps: float = 1e-8,
+) -> tuple[GPT, dict]:
+    """`GPT.microgpt` for `seed` and the arguments of `fit` that train it on `docs` in padded
+    batches of `batch`, with Adam and `recipe`: (lr, betas, schedule), the schedule "linear"
+    (to 0 over the steps, microgpt's), "cosine" (a half cosine to 0) or "constant"."""
+    lr, betas, schedule_name = recipe
     model = GPT.microgpt(tokenizer.vocab_size, seed=seed)
     encoded = [tokenizer.encode(d, ends=True) for d in docs]
     data = language_model_pairs(encoded, model.block_size, pad=tokenizer.end_id)
-    optimizer = Adam(model.parameters(), lr=args.lr, betas=args.betas, eps=1e-8)
-    schedule = LinearLR(optimizer, 1.0, 0.0, total_iters=math.ceil(len(docs) / args.batch))
+    optimizer = Adam(model.parameters(), lr=lr, betas=betas, eps=eps)
+    steps = math.ceil(len(docs) / batch)
+    schedule = None
+    if schedule_name == "linear":
+        schedule = LinearLR(optimizer, 1.0, 0.0, total_iters=steps)
+    elif schedule_name == "cosine":
+        schedule = CosineAnnealingLR(optimizer, T_max=steps)
+    arguments = dict(loss=sequence_cross_entropy, optimizer=optimizer, data=data, epochs=1,
+                     batch_size=batch, shuffle=False, scheduler=schedule,
+                     scheduler_interval="step", progress=False, compile=True)  # fmt: skip
+    return model, arguments
+
+
+def train_compiled(
+    tokenizer: CharTokenizer, docs: list[str], seed: int, args: argparse.Namespace
+) -> tuple[GPT, float]:
+    """`GPT.microgpt` trained compiled on `docs` in padded batches, and its seconds (of `fit`)."""
+    model, arguments = batch_run(tokenizer, docs, seed, (args.lr, args.betas, "linear"), args.batch)
     gc.collect()
     start = time.perf_counter()
-    fit(model, sequence_cross_entropy, optimizer, data, epochs=1, batch_size=args.batch,
-        shuffle=False, scheduler=schedule, scheduler_interval="step", progress=False,
-        compile=True)  # fmt: skip
+    fit(model, **arguments)
     return model, time.perf_counter() - start
 
 

@@ -41,13 +41,11 @@ import math
 import statistics
 
 import checkout  # noqa: F401  (measure this checkout's autograd and nn)
-from gpt_compiled import program_held_out, spread, train_program
+from gpt_compiled import batch_run, program_held_out, spread, train_program
 from microgpt_style import CONFIG, MicroValue, Program
 
-from nn import GPT
 from nn.data import CharTokenizer, language_model_pairs, load_names
 from nn.losses import sequence_cross_entropy
-from nn.optim import Adam, CosineAnnealingLR, LinearLR
 from nn.train import evaluate, fit
 
 SCHEDULES = ("linear", "cosine", "constant")
@@ -57,32 +55,6 @@ def betas_pair(text: str) -> tuple[float, float]:
     """'0.5,0.85' as (0.5, 0.85)."""
     first, second = (float(part) for part in text.split(","))
     return first, second
-
-
-def train_recipe(
-    tokenizer: CharTokenizer,
-    docs: list[str],
-    seed: int,
-    recipe: tuple[float, tuple[float, float], str],
-    batch: int,
-    eps: float = 1e-8,
-) -> GPT:
-    """`GPT.microgpt` trained compiled on `docs` at `batch` with (lr, betas, schedule)."""
-    lr, betas, schedule_name = recipe
-    model = GPT.microgpt(tokenizer.vocab_size, seed=seed)
-    encoded = [tokenizer.encode(d, ends=True) for d in docs]
-    data = language_model_pairs(encoded, model.block_size, pad=tokenizer.end_id)
-    optimizer = Adam(model.parameters(), lr=lr, betas=betas, eps=eps)
-    steps = math.ceil(len(docs) / batch)
-    schedule = None
-    if schedule_name == "linear":
-        schedule = LinearLR(optimizer, 1.0, 0.0, total_iters=steps)
-    elif schedule_name == "cosine":
-        schedule = CosineAnnealingLR(optimizer, T_max=steps)
-    fit(model, sequence_cross_entropy, optimizer, data, epochs=1, batch_size=batch,
-        shuffle=False, scheduler=schedule, scheduler_interval="step", progress=False,
-        compile=True)  # fmt: skip
-    return model
 
 
 def main() -> None:
@@ -114,11 +86,11 @@ def main() -> None:
           f"loss on {len(validation)} validation names, seeds {args.seeds}")  # fmt: skip
     results = []
     for recipe in recipes:
-        losses = [
-            evaluate(train_recipe(tokenizer, docs[seed], seed, recipe, args.batch, args.eps),
-                     sequence_cross_entropy, held, compile=True)[0]
-            for seed in args.seeds
-        ]  # fmt: skip
+        losses = []
+        for seed in args.seeds:
+            model, arguments = batch_run(tokenizer, docs[seed], seed, recipe, args.batch, args.eps)
+            fit(model, **arguments)
+            losses.append(evaluate(model, sequence_cross_entropy, held, compile=True)[0])
         results.append((statistics.mean(losses), recipe, losses))
         lr, betas, schedule = recipe
         print(f"  lr {lr:<5} betas {betas} {schedule:8} {spread(losses)}", flush=True)
