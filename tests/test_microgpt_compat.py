@@ -15,11 +15,17 @@ import pytest
 from autograd import Value
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "microgpt_style", ROOT / "benchmarks" / "microgpt_style.py"
-)
-microgpt_style = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(microgpt_style)
+
+
+def benchmark_module(name):
+    """The script benchmarks/<name>.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+microgpt_style = benchmark_module("microgpt_style")
 Program, MicroValue = microgpt_style.Program, microgpt_style.MicroValue
 
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia"]
@@ -74,12 +80,7 @@ def test_the_program_compares_no_value_with_a_number():
 
 def test_the_benchmarks_bare_yardstick_engine_trains_as_microgpts_does():
     """benchmarks/microgpt.py compares chainrule with `BareValue` too: it must compute the same."""
-    spec = importlib.util.spec_from_file_location(
-        "bare_value", ROOT / "benchmarks" / "bare_value.py"
-    )
-    bare_value = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bare_value)
-    bare, bare_losses = run(bare_value.BareValue, 3)
+    bare, bare_losses = run(benchmark_module("bare_value").BareValue, 3)
     theirs, their_losses = run(MicroValue, 3)
     assert bare_losses == pytest.approx(their_losses, abs=1e-12, rel=0)
     assert [p.data for p in bare.flat] == pytest.approx([p.data for p in theirs.flat], abs=1e-12)
